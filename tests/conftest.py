@@ -1,0 +1,36 @@
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_text_dir(tmp_path_factory):
+    from tests.tiny_model import write_tiny_text_model
+
+    return write_tiny_text_model(tmp_path_factory.mktemp("tiny-text"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_text_dir):
+    """The test-only tiny CLAP, loaded once per session (deterministic weights)."""
+    from tests.tiny_model import load_tiny
+
+    return load_tiny(tiny_text_dir)
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch, tiny_text_dir):
+    """Point the default database at tmp_path and register the tiny model as `tiny` (hidden)."""
+    from clapsearch.models import register, unregister
+    from tests.tiny_model import load_tiny
+
+    monkeypatch.setenv("CLAPSEARCH_DB", str(tmp_path / "index.db"))
+    monkeypatch.delenv("CLAPSEARCH_MODEL", raising=False)
+    register("tiny", lambda arg, name=None, device=None: load_tiny(tiny_text_dir, name=name or "tiny"),
+             "test-only tiny random model", "tiny", hidden=True)
+    yield
+    unregister("tiny")
