@@ -1,0 +1,390 @@
+"""The Python API the CLI is built on.
+
+    from clapsearch import Library, tag
+    lib = Library()                       # db: CLAPSEARCH_DB or the user data folder
+    lib.index(["~/sounds"])               # incremental
+    lib.search("dog barking", k=10)       # text -> passages
+    lib.similar("kick.wav@0.5-1.5")       # audio -> passages
+    lib.label(["dog", "rain"])            # zero-shot labels for every file, stored in the index
+    tag(["x.wav"], ["dog", "cat"])        # zero-shot labels for any files, no index needed
+
+Which model: the one given to Library / tag, else CLAPSEARCH_MODEL, else the model the index was
+built with, else "default". An index remembers its model's fingerprint and refuses another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import zeroshot
+from .errors import ClapsearchError, EmptyIndexError, ModelMismatchError
+from .sync import BatchWriter, IndexSummary, make_plan
+from .zeroshot import DEFAULT_TEMPLATE
+
+__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "write_label_rows"]
+
+_RANGE = re.compile(r"^(.*)@(\d+(?:\.\d*)?)-(\d+(?:\.\d*)?)$")
+
+
+def default_db_path() -> str:
+    """CLAPSEARCH_DB, else index.db in the user data folder (e.g. ~/.local/share/clapsearch)."""
+    if os.environ.get("CLAPSEARCH_DB"):
+        return os.environ["CLAPSEARCH_DB"]
+    from platformdirs import user_data_dir
+
+    return os.path.join(user_data_dir("clapsearch", appauthor=False), "index.db")
+
+
+def make_filters(under=None, min_duration=None, max_duration=None, ext=None):
+    """Search filters: folder, file duration bounds (seconds), extensions ("wav" or ".wav")."""
+    from .store import Filters
+
+    exts = tuple("." + e.lower().lstrip(".") for e in (ext or ()))
+    return Filters(under=os.path.abspath(os.path.expanduser(under)) if under else None,
+                   min_duration=min_duration, max_duration=max_duration, exts=exts)
+
+
+class Library:
+    """An audio library's index (one SQLite database plus its FAISS file) and the model behind it."""
+
+    def __init__(self, db=None, model=None, device: str | None = None):
+        self.db = os.fspath(db) if db else default_db_path()
+        self._model_arg = model  # None, a name, or an AudioTextModel
+        self._model = None if isinstance(model, (str, type(None))) else model
+        self.device = device
+
+    # ---- model ------------------------------------------------------------------------------------
+
+    def model_for(self, recorded_name: str | None = None):
+        """The model to use: given, else CLAPSEARCH_MODEL, else the index's, else "default"."""
+        if self._model is None:
+            from .models.registry import load_model
+
+            name = self._model_arg or os.environ.get("CLAPSEARCH_MODEL") or recorded_name or "default"
+            self._model = load_model(name, device=self.device)
+        return self._model
+
+    def _query_store(self):
+        """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
+        from .store import Store
+
+        store = Store(self.db, readonly=True)
+        meta = store.model_meta()
+        if meta is None or not store.stats()["files_indexed"]:
+            raise EmptyIndexError(f"The index {self.db} holds no audio yet; run `clapsearch index FOLDER` first.")
+        model = self.model_for(meta["name"])
+        _check_same_model(model, meta, self.db)
+        return store, model
+
+    # ---- index ------------------------------------------------------------------------------------
+
+    def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
+              wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
+        """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
+        from .scan import scan
+        from .store import Store
+
+        started = time.monotonic()
+        found = scan([os.path.expanduser(os.fspath(p)) for p in paths])
+        with Store(self.db) as store, store.writer(wait_seconds):
+            meta = store.model_meta()
+            model = self.model_for(meta["name"] if meta else None)
+            hop = hop_seconds if hop_seconds is not None else (meta["hop_seconds"] if meta else model.window_seconds / 2)
+            store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
+            summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
+            plan = make_plan(store, found, workers)
+            _apply_plan_without_model(store, plan, summary)
+            _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
+        summary.wall_seconds = time.monotonic() - started
+        return summary
+
+    def prune(self, wait_seconds: float = 0.0) -> list[str]:
+        """Remove the entries of files that no longer exist (anywhere in the index); returns their paths."""
+        from .store import Store
+
+        with _open_existing(self.db) as store, store.writer(wait_seconds):
+            gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
+            store.delete_files([record.id for record in gone])
+        return [record.path for record in gone]
+
+    # ---- search -----------------------------------------------------------------------------------
+
+    def search(self, text: str, k: int = 10, filters=None) -> list:
+        """The `k` passages (best one per file) that best match `text`, best first."""
+        store, model = self._query_store()
+        with store:
+            vector = np.asarray(model.embed_text([text]))[0]
+            return store.search(vector, k, filters)
+
+    def similar(self, target, k: int = 10, filters=None, exclude_self: bool = True) -> list:
+        """Passages that sound like a file ("kick.wav") or an excerpt of one ("take.wav@12.5-15.0")."""
+        path, start, end = parse_excerpt(os.fspath(target))
+        store, model = self._query_store()
+        with store:
+            vector = _excerpt_vector(store, model, path, start, end)
+            hits = store.search(vector, k + 1 if exclude_self else k, filters)
+        return [h for h in hits if not (exclude_self and h.path == path)][:k]
+
+    # ---- labels -----------------------------------------------------------------------------------
+
+    def label(self, labels: list[str], *, template: str = DEFAULT_TEMPLATE, multi_label: bool = False, top: int = 1,
+              label_set: str | None = None, wait_seconds: float = 0.0, progress: bool = False) -> list[dict]:
+        """Zero-shot labels for every indexed file (pooled vectors); stored in the index under `label_set`."""
+        from .progress import FileProgress
+
+        labels = list(labels)
+        label_set = label_set or _label_set_name(labels, template, multi_label)
+        store, model = self._query_store()
+        store.close()
+        rows = []
+        with _open_existing(self.db) as store, store.writer(wait_seconds):
+            text = text_vectors(store, model, zeroshot.prompts(labels, template))
+            records = list(store.iter_files(status="indexed"))
+            with FileProgress(len(records), "labelling", enabled=progress) as bar, store.batch():
+                for record in records:
+                    row = zeroshot.scores(store.pooled_vector(record.id)[None, :], text, model.logit_scale,
+                                          multi_label)[0]
+                    best = zeroshot.top_labels(row, labels, top)
+                    store.put_labels({"file_id": record.id, "label_set": label_set, "label": b["label"],
+                                      "score": b["score"], "model": model.fingerprint} for b in best)
+                    rows.append({"path": record.path, "labels": best})
+                    bar.file_done()
+        return rows
+
+    # ---- info -------------------------------------------------------------------------------------
+
+    def info(self) -> dict:
+        with _open_existing(self.db, readonly=True) as store:
+            meta = store.model_meta() or {}
+            stats = store.stats()
+            failures = [{"path": r.path, "error": r.error} for r in store.iter_files(status="failed")]
+        return {"db": self.db, "model": meta.get("name"), "fingerprint": meta.get("fingerprint"),
+                "window_seconds": meta.get("window_seconds"), "hop_seconds": meta.get("hop_seconds"),
+                "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
+                "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
+                "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
+                "faiss_bytes": stats["faiss_bytes"], "failures": failures}
+
+
+# ---- tag: zero-shot labels for any files ------------------------------------------------------------
+
+
+def tag(paths, labels: list[str] | None = None, model=None, top: int = 5, multi_label: bool = False,
+        template: str = DEFAULT_TEMPLATE, db=None, device: str | None = None) -> list[dict]:
+    """Score each file against `labels` (None: the 527 AudioSet classes); best `top` per file (0 = all).
+
+    Returns [{"path", "labels": [{"label", "score"}]}]; a file that cannot be decoded gets no labels
+    and an "error". No index is needed. When the index (db) exists and was built with the same model,
+    its cached label embeddings are used and extended, and an unchanged indexed file's stored vector
+    is reused instead of decoding it again.
+    """
+    from .vocab import builtin_labels
+
+    labels = list(labels) if labels else builtin_labels()
+    store = _store_if_exists(db)
+    try:
+        meta = store.model_meta() if store else None
+        model = Library(db=db, model=model, device=device).model_for(meta["name"] if meta else None)
+        if meta and meta["fingerprint"] != model.fingerprint:
+            store.close()
+            store = None  # an index of another model: neither its vectors nor its cache apply
+        text = text_vectors(store, model, zeroshot.prompts(labels, template))
+        rows = []
+        for path, vector, error in _file_vectors(store, model, [os.fspath(p) for p in paths]):
+            if error:
+                rows.append({"path": path, "labels": [], "error": error})
+                continue
+            row = zeroshot.scores(vector[None, :], text, model.logit_scale, multi_label)[0]
+            rows.append({"path": path, "labels": zeroshot.top_labels(row, labels, top)})
+        return rows
+    finally:
+        if store is not None:
+            store.close()
+
+
+def text_vectors(store, model, texts: list[str]) -> np.ndarray:
+    """(len(texts), dim) text embeddings, from the index's cache where present (per model fingerprint)."""
+    cached = store.cached_text_vectors(model.fingerprint, texts) if store is not None else {}
+    missing = [t for t in dict.fromkeys(texts) if t not in cached]
+    if missing:
+        fresh = np.asarray(model.embed_text(missing), dtype=np.float32)
+        cached.update(zip(missing, fresh))
+        if store is not None:
+            store.put_text_vectors(model.fingerprint, dict(zip(missing, fresh)))
+    return np.stack([np.asarray(cached[t], np.float32) for t in texts])
+
+
+def write_label_rows(rows: list[dict], out) -> None:
+    """Write label rows to a .csv (path,rank,label,score) or .json (the tag schema) file."""
+    from . import render
+
+    suffix = Path(out).suffix.lower()
+    if suffix == ".csv":
+        Path(out).write_text(render.labels_csv(rows), encoding="utf-8")
+    elif suffix == ".json":
+        Path(out).write_text(render.to_json(rows) + "\n", encoding="utf-8")
+    else:
+        raise ClapsearchError(f"Cannot write {out!r}: give --out a file name ending in .csv or .json.")
+
+
+def parse_excerpt(target: str) -> tuple[str, float | None, float | None]:
+    """"FILE@12.5-15.0" -> (FILE, 12.5, 15.0); a plain FILE (even one with "@" in its name) -> (FILE, None, None)."""
+    match = _RANGE.match(target)
+    if match is None or os.path.exists(target):
+        return os.path.abspath(target), None, None
+    path, start, end = match.group(1), float(match.group(2)), float(match.group(3))
+    if end <= start:
+        raise ClapsearchError(f"The excerpt {target!r} ends before it starts; write FILE@START-END with START < END.")
+    return os.path.abspath(path), start, end
+
+
+# ---- helpers -------------------------------------------------------------------------------------------
+
+
+def _check_same_model(model, meta: dict, db: str) -> None:
+    if meta["fingerprint"] != model.fingerprint:
+        raise ModelMismatchError(
+            f"The index {db} was built with model {meta['name']!r}, not {model.name!r}; "
+            f"use --model {meta['name']} or another --db."
+        )
+
+
+def _open_existing(db: str, readonly: bool = False):
+    from .store import Store
+
+    if not os.path.exists(db):
+        raise EmptyIndexError(f"There is no index at {db}; run `clapsearch index FOLDER` first.")
+    return Store(db, readonly=readonly)
+
+
+def _store_if_exists(db):
+    from .store import Store
+
+    db = os.fspath(db) if db else default_db_path()
+    return Store(db) if os.path.exists(db) else None
+
+
+def _label_set_name(labels: list[str], template: str, multi_label: bool) -> str:
+    digest = hashlib.blake2b(json.dumps([labels, template, multi_label]).encode(), digest_size=4).hexdigest()
+    return f"labels-{digest}"
+
+
+def _apply_plan_without_model(store, plan, summary: IndexSummary) -> None:
+    """Moves, copies, stat updates and deletions: no decoding, no model."""
+    with store.batch():
+        for record, found in plan.touched:
+            store.repath(record.id, found.path, found.size, found.mtime)
+        for record, found in plan.moved:
+            store.repath(record.id, found.path, found.size, found.mtime)
+        for source, found in plan.copied:
+            _copy_file(store, source, found)
+        store.delete_files([record.id for record in plan.deleted])
+    store.flush()
+    summary.skipped = plan.unchanged + len(plan.touched)
+    summary.moved = len(plan.moved) + len(plan.copied)
+    summary.removed = len(plan.deleted)
+
+
+def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress) -> None:
+    from .audio.pipeline import FileFailure, embed_files
+    from .progress import FileProgress
+
+    if not plan.embed:
+        return  # nothing new or changed: no model work at all
+    planned = {found.path: (found, digest) for found, digest in plan.embed}
+    writer = BatchWriter(store)
+    with FileProgress(len(planned), "indexing", enabled=progress) as bar:
+        try:
+            results = embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size, workers=workers,
+                                  progress=lambda event: bar.audio(event.audio_seconds))
+            for result in results:
+                found, digest = planned[result.path]
+                if isinstance(result, FileFailure):
+                    summary.failed.append((result.path, result.error))
+                    writer.add(lambda f=found, d=digest, e=result.error: store.put_failure(_record(f, d), e))
+                else:
+                    summary.indexed += 1
+                    summary.audio_seconds += result.info.duration
+                    writer.add(lambda f=found, d=digest, r=result: store.put_file(
+                        _record(f, d, r.info), r.starts, r.ends, r.vectors, r.pooled))
+                bar.file_done()
+        finally:
+            writer.commit()  # even on Ctrl-C: keep every file that finished
+
+
+def _record(found, digest, info=None) -> dict:
+    record = {"path": found.path, "size": found.size, "mtime": found.mtime, "content_hash": digest}
+    if info is not None:
+        record.update(duration=info.duration, sample_rate=info.sample_rate, channels=info.channels,
+                      format=f"{info.format}/{info.subtype}")
+    return record
+
+
+def _copy_file(store, source, found) -> None:
+    """Index `found` with the vectors of `source`, an indexed file with the same content."""
+    starts, ends, vectors = store.file_vectors(source.id)
+    record = {"path": found.path, "size": found.size, "mtime": found.mtime, "content_hash": source.content_hash,
+              "duration": source.duration, "sample_rate": source.sample_rate, "channels": source.channels,
+              "format": source.format}
+    store.put_file(record, starts, ends, vectors, store.pooled_vector(source.id))
+
+
+def _excerpt_vector(store, model, path: str, start, end) -> np.ndarray:
+    """The query vector for `similar`: the stored pooled vector of an unchanged indexed file, else embed."""
+    from .audio.decode import load_mono
+    from .audio.windows import iter_windows
+    from .errors import DecodeError
+    from .models.base import window_samples
+
+    if start is None:
+        record = store.get_file(path)
+        stat = os.stat(path) if os.path.exists(path) else None
+        if record is not None and record.status == "indexed" and stat and (record.size, record.mtime) == (
+                stat.st_size, stat.st_mtime):
+            return store.pooled_vector(record.id)
+    try:
+        samples = load_mono(path, model.sample_rate, start or 0.0, None if start is None else end - start)
+    except DecodeError as error:
+        raise ClapsearchError(f"Cannot read {path!r}: {error}.") from None
+    window = window_samples(model)
+    windows = np.stack([w for _, w in iter_windows([samples], window, window // 2)])
+    import torch
+
+    return zeroshot.pool(np.asarray(model.embed_audio(torch.from_numpy(windows))))
+
+
+def _file_vectors(store, model, paths: list[str]):
+    """(path, pooled vector, None) or (path, None, reason) for each path, in the given order."""
+    from .audio.pipeline import FileFailure, embed_files
+
+    vectors: dict[str, np.ndarray] = {}
+    to_embed = []
+    for path in paths:
+        record = store.get_file(os.path.abspath(path)) if store is not None else None
+        if record is not None and record.status == "indexed" and _unchanged(record, path):
+            vectors[path] = store.pooled_vector(record.id)
+        else:
+            to_embed.append(path)
+    errors = {}
+    for result in embed_files(model, to_embed) if to_embed else ():
+        if isinstance(result, FileFailure):
+            errors[result.path] = result.error
+        else:
+            vectors[result.path] = result.pooled
+    for path in paths:
+        yield path, vectors.get(path), errors.get(path) if path not in vectors else None
+
+
+def _unchanged(record, path: str) -> bool:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    return (record.size, record.mtime) == (stat.st_size, stat.st_mtime)
