@@ -49,6 +49,11 @@ class TextTower:
             raise ValueError(f"Unknown text pooling {self.pooling!r}; use cls, eos or mean.")
         cfg = self.base.config
         self.output_dim = int(getattr(cfg, "hidden_size", None) or cfg.n_embd)
+        # Never feed more tokens than the model has positions for (a small BERT under a
+        # config asking for 100 tokens would otherwise crash on long texts).
+        positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+        if positions:
+            self.max_length = min(int(self.max_length), int(positions))
 
 
 def tokenize(tokenizer, texts: list[str], max_length: int, device=None) -> dict[str, torch.Tensor]:
