@@ -1,0 +1,343 @@
+"""Decode many files in worker threads and embed their windows in batches that span files.
+
+    paths --> [worker threads: probe, read_blocks, iter_windows] --bounded queue--> caller's thread:
+              batches of `batch_size` windows -> model.embed_audio -> per-file results, yielded
+
+Threads rather than processes: decoding (libsndfile through cffi), resampling and the model (torch)
+all release the GIL, and threads hand windows over without copying them between processes.
+Memory is bounded: workers send windows in chunks of at most CHUNK_SAMPLES samples through a queue
+of 2 * workers chunks, so even a 3-hour file streams through a few MB at a time.
+
+Determinism: a window's vector depends only on its samples. Every model call gets exactly
+`batch_size` rows (the last batch is padded with silence), so which other files' windows share a
+batch never changes a result; with a fixed batch size, results are bit-identical for any number of
+workers. (A different batch size can change the last float bit inside the model's own kernels.)
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..errors import DecodeError
+from ..models.base import window_samples
+from .decode import AudioInfo, probe, read_blocks
+from .windows import iter_windows
+
+CHUNK_SAMPLES = 1 << 22  # at most 16 MiB of float32 windows per message from a worker
+_POLL_SECONDS = 0.1  # how often a blocked worker checks whether the run was stopped
+
+
+@dataclass
+class FileEmbedding:
+    path: str
+    info: AudioInfo
+    starts: np.ndarray  # (n_windows,) float64 seconds
+    ends: np.ndarray  # (n_windows,) float64 seconds; a short clip's single window ends at its duration
+    vectors: np.ndarray  # (n_windows, dim) float32, L2-normalised
+    pooled: np.ndarray  # (dim,) float32: mean of the window vectors, re-normalised
+
+
+@dataclass
+class FileFailure:
+    path: str
+    error: str  # one-line reason
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Sent to the `progress` callback, from the thread that iterates embed_files."""
+
+    audio_seconds: float = 0.0  # audio decoded since the previous event (seconds of the file's time)
+    finished: str | None = None  # the path of a file just finished, embedded or failed
+    failed: bool = False  # whether `finished` failed
+
+
+def embed_files(
+    model,
+    paths: Iterable,
+    *,
+    hop_seconds: float | None = None,
+    batch_size: int = 32,
+    workers: int = 2,
+    progress: Callable[[Progress], None] | None = None,
+) -> Iterator[FileEmbedding | FileFailure]:
+    """Embed every file in `paths`, yielding one result per file in completion order.
+
+    A file that cannot be decoded yields a FileFailure and the run goes on; errors from the model
+    (or from iterating `paths`) propagate. Stopping the iteration early, or an exception in the
+    caller (KeyboardInterrupt included), stops and joins the worker threads.
+    """
+    if batch_size < 1 or workers < 1:
+        raise ValueError(f"batch_size and workers must be at least 1, got {batch_size} and {workers}")
+    window = window_samples(model)
+    hop = max(1, round((model.window_seconds / 2 if hop_seconds is None else hop_seconds) * model.sample_rate))
+    chunk_windows = max(1, min(batch_size, CHUNK_SAMPLES // window))
+    decoders = _Decoders(paths, model.sample_rate, window, hop, chunk_windows, workers)
+    batcher = _Batcher(model, window, batch_size)
+    try:
+        decoders.start()
+        yield from _consume(decoders, batcher, progress or (lambda event: None))
+    finally:
+        decoders.stop()
+
+
+# ---- messages from the worker threads ---------------------------------------------------------
+
+
+@dataclass
+class _Started:
+    file_no: int
+    path: str
+    info: AudioInfo
+
+
+@dataclass
+class _Windows:
+    file_no: int
+    starts: list[int]
+    windows: np.ndarray  # (k, window) float32
+    audio_seconds: float
+
+
+@dataclass
+class _Ended:
+    file_no: int
+    total_samples: int
+    audio_seconds: float
+
+
+@dataclass
+class _Failed:
+    file_no: int
+    path: str
+    error: str
+
+
+@dataclass
+class _WorkerDone:
+    error: BaseException | None = None  # set when iterating `paths` itself raised
+
+
+class _Stopped(Exception):
+    """Raised inside a worker when the run is being shut down."""
+
+
+class _Decoders:
+    """Worker threads that pull paths from a shared iterator and send windows through a bounded queue."""
+
+    def __init__(self, paths, rate, window, hop, chunk_windows, workers):
+        self.paths = iter(paths)
+        self.rate, self.window, self.hop, self.chunk_windows = rate, window, hop, chunk_windows
+        self.queue: queue.Queue = queue.Queue(maxsize=2 * workers)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.next_file_no = 0
+        self.threads = [
+            threading.Thread(target=self._run, name=f"clapsearch-decode-{i}", daemon=True) for i in range(workers)
+        ]
+        self.peak_queue = 0  # largest queue length seen by the consumer (for tests and benchmarks)
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Tell workers to stop, unblock them by draining the queue, and join them."""
+        self.stopping.set()
+        for thread in self.threads:
+            while thread.is_alive():
+                self._drain()
+                thread.join(_POLL_SECONDS)
+        self._drain()
+
+    def get(self):
+        message = self.queue.get()
+        self.peak_queue = max(self.peak_queue, self.queue.qsize() + 1)
+        return message
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self.queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _put(self, message) -> None:
+        while True:
+            if self.stopping.is_set():
+                raise _Stopped
+            try:
+                self.queue.put(message, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def _next_path(self):
+        with self.lock:
+            path = next(self.paths, None)
+            file_no = self.next_file_no
+            self.next_file_no += 1
+        return file_no, path
+
+    def _run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    file_no, path = self._next_path()
+                except Exception as error:  # the caller's path iterator failed: hand it over
+                    self._put(_WorkerDone(error))
+                    return
+                if path is None:
+                    break
+                self._decode(file_no, path)
+            self._put(_WorkerDone())
+        except _Stopped:
+            return
+
+    def _decode(self, file_no: int, path) -> None:
+        name = str(path)
+        try:
+            self._put(_Started(file_no, name, probe(path)))
+            self._send_windows(file_no, path)
+        except DecodeError as error:
+            self._put(_Failed(file_no, name, str(error)))
+        except _Stopped:
+            raise
+        except Exception as error:  # a bug or an odd file must not end the whole run
+            reason = " ".join(f"{type(error).__name__}: {error}".split())
+            self._put(_Failed(file_no, name, f"unexpected error while decoding ({reason})"))
+
+    def _send_windows(self, file_no: int, path) -> None:
+        counted = _Counter(read_blocks(path, self.rate))
+        starts, windows = [], []
+        reported = 0
+        for start, samples in iter_windows(counted, self.window, self.hop):
+            starts.append(start)
+            windows.append(samples)
+            if len(windows) == self.chunk_windows:
+                self._put(_Windows(file_no, starts, np.stack(windows), (counted.total - reported) / self.rate))
+                reported = counted.total
+                starts, windows = [], []
+        if windows:
+            self._put(_Windows(file_no, starts, np.stack(windows), (counted.total - reported) / self.rate))
+            reported = counted.total
+        self._put(_Ended(file_no, counted.total, (counted.total - reported) / self.rate))
+
+
+class _Counter:
+    """Passes blocks through, counting their samples."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.total = 0
+
+    def __iter__(self):
+        for block in self.blocks:
+            self.total += len(block)
+            yield block
+
+
+# ---- the caller's side: batching across files ------------------------------------------------
+
+
+@dataclass
+class _FileState:
+    path: str
+    info: AudioInfo
+    starts: list[int] = field(default_factory=list)
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)  # window number -> vector
+    total_samples: int | None = None  # known once the file has ended
+
+
+class _Batcher:
+    """Collects windows from any files and embeds them `batch_size` at a time."""
+
+    def __init__(self, model, window: int, batch_size: int):
+        self.model, self.window, self.batch_size = model, window, batch_size
+        self.rows: list[tuple[int, int, np.ndarray]] = []  # (file_no, window number, samples)
+
+    def add(self, file_no: int, first_window: int, windows: np.ndarray) -> None:
+        self.rows.extend((file_no, first_window + i, row) for i, row in enumerate(windows))
+
+    def forget(self, file_no: int) -> None:
+        self.rows = [row for row in self.rows if row[0] != file_no]
+
+    def embed_ready(self, files: dict[int, _FileState], flush: bool = False) -> None:
+        while len(self.rows) >= self.batch_size or (flush and self.rows):
+            batch, self.rows = self.rows[: self.batch_size], self.rows[self.batch_size :]
+            for (file_no, number, _), vector in zip(batch, self._embed([row[2] for row in batch])):
+                files[file_no].vectors[number] = vector
+
+    def _embed(self, rows: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        waves = np.zeros((self.batch_size, self.window), dtype=np.float32)  # padded: see module docstring
+        waves[: len(rows)] = np.stack(rows)
+        vectors = self.model.embed_audio(torch.from_numpy(waves))
+        return np.asarray(vectors.detach().cpu().float().numpy()[: len(rows)], dtype=np.float32).copy()
+
+
+def _consume(decoders: _Decoders, batcher: _Batcher, progress) -> Iterator[FileEmbedding | FileFailure]:
+    files: dict[int, _FileState] = {}
+    running = len(decoders.threads)
+    while running or files:
+        flush = running == 0
+        if not flush:
+            message = decoders.get()
+            if isinstance(message, _WorkerDone):
+                if message.error is not None:
+                    raise message.error
+                running -= 1
+                continue
+            failure = _apply(message, files, batcher, progress)
+            if failure is not None:
+                yield failure
+                continue
+        batcher.embed_ready(files, flush=flush)
+        for file_no in [n for n, state in files.items() if _complete(state)]:
+            state = files.pop(file_no)
+            progress(Progress(finished=state.path))
+            yield _result(state, decoders.window, decoders.rate)
+
+
+def _apply(message, files, batcher, progress) -> FileFailure | None:
+    if isinstance(message, _Started):
+        files[message.file_no] = _FileState(message.path, message.info)
+    elif isinstance(message, _Windows):
+        state = files[message.file_no]
+        batcher.add(message.file_no, len(state.starts), message.windows)
+        state.starts.extend(message.starts)
+        progress(Progress(audio_seconds=message.audio_seconds))
+    elif isinstance(message, _Ended):
+        files[message.file_no].total_samples = message.total_samples
+        progress(Progress(audio_seconds=message.audio_seconds))
+    elif isinstance(message, _Failed):
+        files.pop(message.file_no, None)
+        batcher.forget(message.file_no)
+        progress(Progress(finished=message.path, failed=True))
+        return FileFailure(message.path, message.error)
+    return None
+
+
+def _complete(state: _FileState) -> bool:
+    return state.total_samples is not None and len(state.vectors) == len(state.starts)
+
+
+def _result(state: _FileState, window: int, rate: int) -> FileEmbedding:
+    starts = np.asarray(state.starts, dtype=np.int64)
+    vectors = np.stack([state.vectors[i] for i in range(len(starts))]).astype(np.float32, copy=False)
+    pooled = vectors.mean(axis=0)
+    pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
+    return FileEmbedding(
+        path=state.path,
+        info=state.info,
+        starts=starts / rate,
+        ends=np.minimum(starts + window, state.total_samples) / rate,
+        vectors=vectors,
+        pooled=pooled.astype(np.float32),
+    )

@@ -1,0 +1,127 @@
+"""Band-limited resampling (torchaudio's sinc kernel) that streams in blocks without seams.
+
+torchaudio resamples with a polyphase filter: for rates reduced by their gcd to `o` -> `n`, every
+`o` input samples give exactly `n` output samples, and each output depends only on the input within
+`width` samples of it. So a long signal can be cut at multiples of `o`, each piece resampled with
+`context` (>= width, a multiple of `o`) extra input on either side, and the outputs that the context
+protects kept: the joined result equals resampling the whole signal at once (up to float rounding),
+with no clicks or edge effects at the joins, and memory stays at one block.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+import numpy as np
+
+# A polyphase kernel has n * (2 * width + o) taps. Coprime rates such as 44101 -> 16000 would need
+# hundreds of MB; past this many taps the source rate is rounded to the nearest 100 Hz instead,
+# which shifts pitch and timing by less than 0.7 % even at 8 kHz (0.002 % at 44.1 kHz).
+MAX_KERNEL_TAPS = 1 << 22
+
+
+@dataclass(frozen=True)
+class ResamplePlan:
+    """How one source rate maps onto a target rate."""
+
+    source_rate: int  # the rate the kernel is built for (the file's, unless rounded, see above)
+    target_rate: int
+    step_in: int  # o: input samples per polyphase step
+    step_out: int  # n: output samples per polyphase step
+    context: int  # input samples of context each side of a block, a multiple of step_in
+
+    @property
+    def identity(self) -> bool:
+        return self.source_rate == self.target_rate
+
+    def aligned(self, samples: float) -> int:
+        """`samples` rounded up to a whole number of polyphase steps (at least one)."""
+        return max(1, math.ceil(samples / self.step_in)) * self.step_in
+
+
+def _kernel_taps(source: int, target: int) -> int:
+    g = math.gcd(source, target)
+    o, n = source // g, target // g
+    width = math.ceil(6 * o / (min(o, n) * 0.99))
+    return n * (2 * width + o)
+
+
+def plan_resampling(source_rate: int, target_rate: int) -> ResamplePlan:
+    if source_rate <= 0 or target_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {source_rate} -> {target_rate}")
+    if source_rate != target_rate and _kernel_taps(source_rate, target_rate) > MAX_KERNEL_TAPS:
+        source_rate = max(100, round(source_rate / 100) * 100)
+    if source_rate == target_rate:
+        return ResamplePlan(source_rate, target_rate, 1, 1, 0)
+    resampler = _resampler(source_rate, target_rate)
+    g = math.gcd(source_rate, target_rate)
+    step_in, step_out = source_rate // g, target_rate // g
+    context = math.ceil(resampler.width / step_in) * step_in
+    return ResamplePlan(source_rate, target_rate, step_in, step_out, context)
+
+
+@lru_cache(maxsize=16)
+def _resampler(source_rate: int, target_rate: int):
+    """torchaudio's Resample module: it builds the kernel once (defaults: 6 zero crossings, Hann)."""
+    from torchaudio.transforms import Resample
+
+    return Resample(source_rate, target_rate)
+
+
+def resample(samples: np.ndarray, plan: ResamplePlan) -> np.ndarray:
+    """Resample a whole mono float32 signal (the signal is taken as zero outside its ends)."""
+    if plan.identity or len(samples) == 0:
+        return samples
+    import torch
+
+    with torch.inference_mode():
+        out = _resampler(plan.source_rate, plan.target_rate)(torch.from_numpy(np.ascontiguousarray(samples)))
+    return out.numpy()
+
+
+class StreamResampler:
+    """Feed mono chunks of any length; get back resampled blocks of `block` input samples each.
+
+    With equal rates it only re-blocks (context 0, every output is the input sample itself).
+    """
+
+    def __init__(self, plan: ResamplePlan, block: int):
+        self.plan = plan
+        self.block = plan.aligned(block)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_start = 0  # input index of _buffer[0]
+        self._done = 0  # input index up to which output has been produced (a multiple of step_in)
+
+    def feed(self, chunk: np.ndarray) -> Iterator[np.ndarray]:
+        self._buffer = np.concatenate([self._buffer, chunk])
+        while self._buffer_start + len(self._buffer) >= self._done + self.block + self.plan.context:
+            yield self._resample_from_done(self._done + self.block + self.plan.context, keep=self.block)
+            self._done += self.block
+            self._drop_before(self._done - self.plan.context)
+
+    def finish(self) -> Iterator[np.ndarray]:
+        """The rest of the signal, once the input has ended."""
+        end = self._buffer_start + len(self._buffer)
+        if end <= self._done:
+            return
+        yield self._resample_from_done(end, keep=None)
+        self._done = end
+        self._drop_before(end)
+
+    def _resample_from_done(self, stop: int, keep: int | None) -> np.ndarray:
+        """Resample input [done - context, stop) and keep the outputs that start at `done`."""
+        plan = self.plan
+        start = max(0, self._done - plan.context)
+        piece = self._buffer[start - self._buffer_start : stop - self._buffer_start]
+        out = resample(piece, plan)
+        first = (self._done - start) // plan.step_in * plan.step_out
+        last = None if keep is None else first + keep // plan.step_in * plan.step_out
+        return out[first:last].copy()
+
+    def _drop_before(self, index: int) -> None:
+        index = max(index, self._buffer_start)
+        self._buffer = self._buffer[index - self._buffer_start :].copy()
+        self._buffer_start = index
