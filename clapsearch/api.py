@@ -28,7 +28,7 @@ from .errors import ClapsearchError, EmptyIndexError, ModelMismatchError
 from .sync import BatchWriter, IndexSummary, make_plan
 from .zeroshot import DEFAULT_TEMPLATE
 
-__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "write_label_rows"]
+__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "check_label_out", "write_label_rows"]
 
 _RANGE = re.compile(r"^(.*)@(\d+(?:\.\d*)?)-(\d+(?:\.\d*)?)$")
 
@@ -221,17 +221,20 @@ def text_vectors(store, model, texts: list[str]) -> np.ndarray:
     return np.stack([np.asarray(cached[t], np.float32) for t in texts])
 
 
+def check_label_out(out) -> str:
+    """The output kind ("csv" or "json") of a label file name, or a ClapsearchError."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ClapsearchError(f"Cannot write {os.fspath(out)!r}: give --out a file name ending in .csv or .json.")
+    return suffix[1:]
+
+
 def write_label_rows(rows: list[dict], out) -> None:
     """Write label rows to a .csv (path,rank,label,score) or .json (the tag schema) file."""
     from . import render
 
-    suffix = Path(out).suffix.lower()
-    if suffix == ".csv":
-        Path(out).write_text(render.labels_csv(rows), encoding="utf-8")
-    elif suffix == ".json":
-        Path(out).write_text(render.to_json(rows) + "\n", encoding="utf-8")
-    else:
-        raise ClapsearchError(f"Cannot write {out!r}: give --out a file name ending in .csv or .json.")
+    text = render.labels_csv(rows) if check_label_out(out) == "csv" else render.to_json(rows) + "\n"
+    Path(out).write_text(text, encoding="utf-8")
 
 
 def parse_excerpt(target: str) -> tuple[str, float | None, float | None]:

@@ -1,0 +1,234 @@
+"""The `clapsearch` command: thin Click commands that parse, call clapsearch.api and render.
+
+Nothing heavy is imported at module level (the API, torch, faiss load inside the commands), so
+`clapsearch --help` is instant. Every ClapsearchError is caught in one place (ClapsearchGroup) and
+printed as its one sentence, exit code 1; Click's usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .errors import ClapsearchError
+
+
+class ClapsearchGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClapsearchError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the finished work is saved; run the same command again to resume.", err=True)
+            ctx.exit(130)
+
+
+# ---- shared options: one meaning and one environment variable each ------------------------------
+
+def db_option(f):
+    return click.option("--db", envvar="CLAPSEARCH_DB", type=click.Path(dir_okay=False), default=None,
+                        help="Index database file [env CLAPSEARCH_DB; default: in the user data folder].")(f)
+
+
+def model_option(f):
+    return click.option("-m", "--model", envvar="CLAPSEARCH_MODEL", default=None,
+                        help="Model name (see `clapsearch models`) [env CLAPSEARCH_MODEL; default: "
+                             "the index's model, else `default`].")(f)
+
+
+def device_option(f):
+    return click.option("--device", default=None, help="Torch device, e.g. cpu or cuda [default: best available].")(f)
+
+
+def json_option(f):
+    return click.option("--json", "json_", is_flag=True, help="Print JSON (schemas in docs/json.md).")(f)
+
+
+def wait_option(f):
+    return click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                        help="Seconds to wait for another run writing to the same index, then give up.")(f)
+
+
+def filter_options(f):
+    f = click.option("--ext", multiple=True, help="Only files with this extension, e.g. wav (repeatable).")(f)
+    f = click.option("--max-duration", type=click.FloatRange(min=0), default=None,
+                     help="Only files at most this many seconds long.")(f)
+    f = click.option("--min-duration", type=click.FloatRange(min=0), default=None,
+                     help="Only files at least this many seconds long.")(f)
+    f = click.option("--under", type=click.Path(file_okay=False), default=None,
+                     help="Only files under this folder.")(f)
+    return click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,
+                        help="How many results.")(f)
+
+
+def label_options(f):
+    f = click.option("--template", default="This is a sound of {}.", show_default=True,
+                     help="Prompt for each label; {} is replaced by the label.")(f)
+    return click.option("--multi-label", is_flag=True,
+                        help="Score each label on its own (sigmoid) instead of a softmax across labels.")(f)
+
+
+def _library(db, model, device):
+    from .api import Library
+
+    return Library(db=db, model=model, device=device)
+
+
+def _filters(under, min_duration, max_duration, ext):
+    from .api import make_filters
+
+    return make_filters(under=under, min_duration=min_duration, max_duration=max_duration, ext=ext)
+
+
+def _print(json_, value, table):
+    from . import render
+
+    click.echo(render.to_json(value) if json_ else table)
+
+
+# ---- commands -------------------------------------------------------------------------------------
+
+@click.group(cls=ClapsearchGroup)
+@click.version_option(package_name="clapsearch")
+def cli():
+    """Search and label a local audio library by meaning, offline, with CLAP models."""
+    # Our own bars say what is happening; the hub's per-file loading bars are noise here.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Decoding threads running beside the model.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Windows per model call.")
+@click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds between window starts [default: half a window, or the index's hop].")
+@wait_option
+@db_option
+@model_option
+@device_option
+@json_option
+def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, device, json_):
+    """Index the audio files under PATHS (incremental: only new or changed files are embedded)."""
+    from . import render
+
+    summary = _library(db, model, device).index(
+        paths, hop_seconds=hop_seconds, batch_size=batch_size, workers=workers,
+        wait_seconds=wait_seconds, progress=True)
+    _print(json_, summary.as_dict(), render.summary_text(summary))
+
+
+@cli.command()
+@click.argument("text")
+@filter_options
+@db_option
+@model_option
+@device_option
+@json_option
+def query(text, k, under, min_duration, max_duration, ext, db, model, device, json_):
+    """Find the passages that best match a description, e.g. "dog barking"."""
+    from . import render
+
+    hits = _library(db, model, device).search(text, k=k, filters=_filters(under, min_duration, max_duration, ext))
+    _print(json_, render.hit_rows(hits), render.hits_table(hits))
+
+
+@cli.command()
+@click.argument("target", metavar="FILE[@START-END]")
+@filter_options
+@click.option("--include-self", is_flag=True, help="Also list passages of FILE itself.")
+@db_option
+@model_option
+@device_option
+@json_option
+def similar(target, k, under, min_duration, max_duration, ext, include_self, db, model, device, json_):
+    """Find passages that sound like FILE, or like FILE from START to END seconds (FILE@12.5-15)."""
+    from . import render
+
+    hits = _library(db, model, device).similar(
+        target, k=k, filters=_filters(under, min_duration, max_duration, ext), exclude_self=not include_self)
+    _print(json_, render.hit_rows(hits), render.hits_table(hits))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--labels", "labels_arg", default=None,
+              help="Labels as A,B,C or a file with one label per line [default: the 527 AudioSet classes].")
+@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
+              help="How many labels per file; 0 = every label.")
+@label_options
+@db_option
+@model_option
+@device_option
+@json_option
+def tag(files, labels_arg, top, multi_label, template, db, model, device, json_):
+    """Score FILES against labels, zero-shot (no index needed)."""
+    from . import api, render, vocab
+
+    labels = vocab.parse_labels(labels_arg) if labels_arg else None
+    rows = api.tag(files, labels=labels, model=model, top=top, multi_label=multi_label, template=template,
+                   db=db, device=device)
+    _print(json_, rows, render.tags_table(rows))
+
+
+@cli.command()
+@click.option("--labels", "labels_arg", required=True, help="Labels as A,B,C or a file with one label per line.")
+@click.option("--top", type=click.IntRange(min=0), default=1, show_default=True,
+              help="How many labels to keep per file; 0 = every label.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the results to this .csv or .json file.")
+@click.option("--name", "label_set", default=None,
+              help="Name the label set is stored under in the index [default: derived from the labels].")
+@label_options
+@db_option
+@model_option
+@device_option
+@json_option
+def label(labels_arg, top, out, label_set, multi_label, template, db, model, device, json_):
+    """Label every indexed file zero-shot; results are stored in the index (and --out)."""
+    from . import api, render, vocab
+
+    if out:
+        api.check_label_out(out)  # before the work, not after it
+    rows = _library(db, model, device).label(
+        vocab.parse_labels(labels_arg), template=template, multi_label=multi_label, top=top,
+        label_set=label_set, progress=True)
+    if out:
+        api.write_label_rows(rows, out)
+    _print(json_, rows, render.tags_table(rows))
+
+
+@cli.command()
+@db_option
+@json_option
+def info(db, json_):
+    """Show what the index holds: model, files, segments, audio hours, failures."""
+    from . import render
+
+    details = _library(db, None, None).info()
+    _print(json_, details, render.info_text(details))
+
+
+@cli.command()
+@json_option
+def models(json_):
+    """List the model names --model accepts."""
+    from . import render
+    from .models.registry import backends
+
+    rows = [{"name": b.example, "description": b.description} for b in backends()]
+    _print(json_, rows, render.models_table(rows))
+
+
+@cli.command()
+@wait_option
+@db_option
+@json_option
+def prune(wait_seconds, db, json_):
+    """Remove index entries of files that no longer exist."""
+    removed = _library(db, None, None).prune(wait_seconds=wait_seconds)
+    _print(json_, {"removed": removed}, f"Removed {len(removed)} entries of missing files.")

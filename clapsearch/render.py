@@ -1,0 +1,96 @@
+"""Turn API results into what the CLI prints: readable tables by default, JSON with --json.
+
+The JSON shapes are the documented schemas (docs/json.md); tests check their exact keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+
+_LONE_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes of a non-UTF-8 file name, as Python decodes them
+
+
+def printable(path: str) -> str:
+    """A file name that any terminal can show: undecodable bytes become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace") if _LONE_SURROGATE.search(path) else path
+
+
+def to_json(value) -> str:
+    """JSON text that stays valid UTF-8: undecodable name bytes are written as \\udcXX escapes,
+    which json.loads turns back into the exact str Python uses to open the file."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def hit_rows(hits) -> list[dict]:
+    """query / similar: [{"path", "score", "start", "end", "duration"}], best first."""
+    return [
+        {"path": h.path, "score": round(float(h.score), 6), "start": round(float(h.start), 3),
+         "end": round(float(h.end), 3), "duration": round(float(h.duration), 3)}
+        for h in hits
+    ]
+
+
+def hits_table(hits) -> str:
+    rows = hit_rows(hits)
+    if not rows:
+        return "No matches."
+    lines = [f"{'score':>7}  {'start':>9}  {'end':>9}  path"]
+    for row in rows:
+        lines.append(f"{row['score']:7.3f}  {_clock(row['start']):>9}  {_clock(row['end']):>9}  {printable(row['path'])}")
+    return "\n".join(lines)
+
+
+def tags_table(rows: list[dict]) -> str:
+    """tag / label rows ({"path", "labels": [{"label", "score"}]}) as indented blocks."""
+    lines = []
+    for row in rows:
+        lines.append(printable(row["path"]))
+        if row.get("error"):
+            lines.append(f"  failed: {row['error']}")
+        for item in row["labels"]:
+            lines.append(f"  {item['score']:7.3f}  {item['label']}")
+    return "\n".join(lines) if lines else "Nothing to label."
+
+
+def labels_csv(rows: list[dict]) -> str:
+    """One CSV line per (file, label): path,rank,label,score."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["path", "rank", "label", "score"])
+    for row in rows:
+        for rank, item in enumerate(row["labels"], 1):
+            writer.writerow([printable(row["path"]), rank, item["label"], item["score"]])
+    return out.getvalue()
+
+
+def summary_text(summary) -> str:
+    lines = [
+        f"Indexed {summary.indexed}, unchanged {summary.skipped}, moved {summary.moved}, "
+        f"removed {summary.removed}, failed {len(summary.failed)}; "
+        f"{summary.audio_seconds / 3600:.2f} audio hours in {summary.wall_seconds:.1f} s."
+    ]
+    for path, reason in summary.failed:
+        lines.append(f"  failed: {printable(path)}: {reason}")
+    return "\n".join(lines)
+
+
+def info_text(info: dict) -> str:
+    lines = [f"{key.replace('_', ' ')}: {value}" for key, value in info.items() if key != "failures"]
+    for failure in info.get("failures", []):
+        lines.append(f"  failed: {printable(failure['path'])}: {failure['error']}")
+    return "\n".join(lines)
+
+
+def models_table(rows: list[dict]) -> str:
+    width = max(len(row["name"]) for row in rows)
+    return "\n".join(f"{row['name']:<{width}}  {row['description']}" for row in rows)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:06.3f}"
