@@ -1,0 +1,83 @@
+"""MODEL_CARD.md for the exported default model, written from the recipe's measured report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from clapsearch.models import aisfx
+
+from .settings import AISFX_VERSION, ZERO_SHOT_TEMPLATE
+
+
+def data_summary(entries, splits) -> dict:
+    by_source: dict[str, dict] = defaultdict(lambda: {"clips": 0, "train": 0, "val": 0, "licenses": Counter()})
+    for entry, split in zip(entries, splits):
+        row = by_source[entry.source]
+        row["clips"] += 1
+        row[split if split in ("train", "val") else "val"] += 1
+        row["licenses"][entry.license or "unknown"] += 1
+    return {s: {**r, "licenses": sorted(r["licenses"])} for s, r in sorted(by_source.items())}
+
+
+def _pct(x) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _figures_table(validation: dict) -> list[str]:
+    rows = ["| pipeline | text->audio R@1 | R@10 | zero-shot top-1 |", "|---|---|---|---|"]
+    names = {"trained_heads": "trained heads (shipped)", "untrained_heads": "same, heads untrained (random init)",
+             "nearest_caption_transfer": "nearest-caption transfer (no heads)"}
+    for key, label in names.items():
+        m = validation[key]
+        rows.append(f"| {label} | {_pct(m['text_to_audio']['R@1'])} | {_pct(m['text_to_audio']['R@10'])} | "
+                    f"{_pct(m['zero_shot'].get('accuracy', 0))} |")
+    t2a, zs = validation["trained_heads"]["text_to_audio"], validation["trained_heads"]["zero_shot"]
+    rows.append(f"| chance | {_pct(t2a['chance_R@1'])} | {_pct(t2a['chance_R@10'])} | {_pct(zs.get('chance', 0))} |")
+    return rows
+
+
+def _per_source_table(validation: dict) -> list[str]:
+    trained = validation["trained_heads"]["zero_shot"].get("by_source", {})
+    untrained = validation["untrained_heads"]["zero_shot"].get("by_source", {})
+    rows = ["| source | val clips | zero-shot (trained) | (untrained heads) |", "|---|---|---|---|"]
+    for source, m in trained.items():
+        rows.append(f"| {source} | {m['clips']} | {_pct(m['accuracy'])} | {_pct(untrained[source]['accuracy'])} |")
+    return rows
+
+
+def _data_table(data: dict) -> list[str]:
+    rows = ["| source | clips | train | val | licenses |", "|---|---|---|---|---|"]
+    for source, r in data.items():
+        rows.append(f"| {source} | {r['clips']} | {r['train']} | {r['val']} | {', '.join(r['licenses'])} |")
+    return rows
+
+
+def _speed_lines(out: Path) -> list[str]:
+    path = out / "speed.json"
+    if not path.is_file():
+        return ["Not measured yet: run `python -m training.recipes.default.speed`."]
+    speed = json.loads(path.read_text())
+    return [f"- {k}: {v}" for k, v in speed.items()]
+
+
+def write_card(out: Path, report: dict) -> Path:
+    template = (Path(__file__).with_name("MODEL_CARD.template.md")).read_text()
+    v, t = report["validation"], report["training"]
+    zs = v["trained_heads"]["zero_shot"]
+    text = template.format(
+        aisfx_version=AISFX_VERSION,
+        window=aisfx.BLOCK_SECONDS,
+        figures="\n".join(_figures_table(v)),
+        per_source="\n".join(_per_source_table(v)),
+        data="\n".join(_data_table(report["data"])),
+        queries=v["trained_heads"]["text_to_audio"]["queries"],
+        val_clips=t["val_clips"], train_clips=t["train_clips"],
+        classes=zs.get("classes", 0), zs_clips=zs.get("clips", 0), template=ZERO_SHOT_TEMPLATE,
+        settings=json.dumps(t["settings"], indent=2), best_epoch=t["best_epoch"], seconds=t["seconds"],
+        speed="\n".join(_speed_lines(out)),
+    )
+    path = out / "MODEL_CARD.md"
+    path.write_text(text)
+    return path

