@@ -62,7 +62,7 @@ def import_reference():
     return reference
 
 
-def reference_2022(text_dir: str):
+def reference_2022(text_dir: str, **overrides):
     """The reference CLAP class with random weights; its BERT is built from `text_dir`'s config.
 
     The reference TextEncoder calls AutoModel.from_pretrained (weights from the hub); here it
@@ -80,7 +80,7 @@ def reference_2022(text_dir: str):
     original = reference.AutoModel
     reference.AutoModel = ConfigOnlyAutoModel
     try:
-        return reference.CLAP(text_model=str(text_dir), **REFERENCE_2022)
+        return reference.CLAP(text_model=str(text_dir), **{**REFERENCE_2022, **overrides})
     finally:
         reference.AutoModel = original
 
@@ -104,7 +104,7 @@ def state_shapes(module) -> dict[str, list[int]]:
 def main() -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:  # (torchlibrosa cannot build on the meta device)
         shapes = state_shapes(reference_2022(str(write_bert_base_config(Path(tmp)))))
     # position_ids / token_type_ids are buffers whose persistence changed across transformers
     # versions; they are never loaded (clean_state_dict drops position_ids).
