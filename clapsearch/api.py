@@ -100,7 +100,7 @@ class Library:
             store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
             plan = make_plan(store, found, workers)
-            _apply_plan_without_model(store, plan, summary)
+            _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
         summary.wall_seconds = time.monotonic() - started
         return summary
@@ -279,9 +279,11 @@ def _label_set_name(labels: list[str], template: str, multi_label: bool) -> str:
     return f"labels-{digest}"
 
 
-def _apply_plan_without_model(store, plan, summary: IndexSummary) -> None:
-    """Moves, copies, stat updates and deletions: no decoding, no model."""
+def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> None:
+    """Moves, copies, stat updates, deletions and names that cannot be opened: no decoding, no model."""
     with store.batch():
+        for path, reason in broken:
+            store.put_failure({"path": path}, reason)
         for record, found in plan.touched:
             store.repath(record.id, found.path, found.size, found.mtime)
         for record, found in plan.moved:

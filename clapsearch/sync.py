@@ -56,7 +56,7 @@ class Plan:
 def make_plan(store, scan: ScanResult, workers: int = 2) -> Plan:
     plan = Plan()
     known = {record.path: record for record in store.iter_files()}
-    on_disk = {found.path for found in scan.files}
+    on_disk = {found.path for found in scan.files} | {path for path, _ in scan.broken}
     vanished = {path: r for path, r in known.items() if path not in on_disk and scan.covers(path)}
     candidates = []
     for found in scan.files:
