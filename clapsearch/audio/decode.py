@@ -162,10 +162,23 @@ def _read(f, out: np.ndarray) -> np.ndarray:
 
 
 def _down_mix(frames: np.ndarray) -> np.ndarray:
-    np.nan_to_num(frames, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    if frames.shape[1] == 1:
-        return frames[:, 0].copy()
-    return frames.mean(axis=1, dtype=np.float32)
+    """Mean of the channels, with non-finite samples counted as 0 (see the module docstring)."""
+    mono = _channel_mean(frames)
+    if not np.isfinite(mono).all():  # rare: one check here instead of scrubbing every sample
+        np.nan_to_num(frames, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        mono = np.nan_to_num(_channel_mean(frames), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return mono
+
+
+def _channel_mean(frames: np.ndarray) -> np.ndarray:
+    # Summing whole columns is several times faster than frames.mean(axis=1), which reduces
+    # along the short interleaved axis.
+    mono = frames[:, 0].copy()
+    for channel in range(1, frames.shape[1]):
+        mono += frames[:, channel]
+    if frames.shape[1] > 1:
+        mono *= np.float32(1.0 / frames.shape[1])
+    return mono
 
 
 @contextmanager
