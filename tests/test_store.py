@@ -130,6 +130,7 @@ def test_non_utf8_and_spaced_paths_round_trip(store, rng, tmp_path):
     assert store.search(unit(rng, 1)[0], k=1, filters=Filters(under="/lib"))[0].path == odd
 
 
+@pytest.mark.slow
 def test_hnsw_recall_against_exact(tmp_path, rng):
     exact, approx = Store(tmp_path / "flat.db", index_kind="flat"), Store(tmp_path / "hnsw.db", index_kind="hnsw")
     vectors = unit(rng, 3000)
@@ -238,3 +239,19 @@ def test_text_cache_and_labels(store, rng):
     assert [(r["path"], r["label"]) for r in store.iter_labels("s")] == [("/l.wav", "dog"), ("/l.wav", "cat")]
     add_file(store, rng, "/l.wav")  # re-indexing a file drops its stale labels
     assert list(store.iter_labels()) == []
+
+
+def test_explicit_index_kind_is_remembered(tmp_path, rng):
+    store = Store(tmp_path / "k.db", index_kind="hnsw")
+    bind(store)
+    add_file(store, rng, "/k.wav")
+    store.close()
+    again = Store(tmp_path / "k.db")  # no kind given: keeps HNSW although the index is tiny
+    add_file(again, rng, "/k2.wav")
+    again.close()
+    assert again.stats()["faiss_kind"] == "hnsw"
+    flat = Store(tmp_path / "k.db", index_kind="flat")
+    add_file(flat, rng, "/k3.wav")
+    flat.close()
+    assert flat.stats()["faiss_kind"] == "flat"
+    assert len(Store(tmp_path / "k.db", readonly=True).search(unit(rng, 1)[0], k=3)) == 3

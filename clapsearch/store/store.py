@@ -41,11 +41,14 @@ class _Changes:
 
 
 class Store:
-    def __init__(self, path, *, readonly: bool = False, index_kind: str = "auto",
+    def __init__(self, path, *, readonly: bool = False, index_kind: str | None = None,
                  hnsw_threshold: int = 200_000, ef_search: int = 128):
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
-        self.settings = IndexSettings(index_kind, hnsw_threshold=hnsw_threshold, ef_search=ef_search)
+        # index_kind None means "whatever this index was last told, else auto"; an explicit
+        # kind given to a writer is remembered in meta for later opens.
+        self.settings = IndexSettings(index_kind or "auto", hnsw_threshold=hnsw_threshold, ef_search=ef_search)
+        self._kind_given = index_kind is not None
         self._lock = WriterLock(self.path + ".lock")
         self._db = None
         self._tx: _Changes | None = None
@@ -435,9 +438,14 @@ class Store:
     def _index_for_writing(self) -> VectorIndex:
         db = self._db
         if self._vindex is None:
-            store_id = self._meta(db)["store_id"]
-            self._vindex = VectorIndex(self.path, self._dim(), store_id, self.settings)
+            self._vindex = self._new_vindex(db)
         return self._vindex
+
+    def _new_vindex(self, db) -> VectorIndex:
+        meta = self._meta(db)
+        if not self._kind_given and meta.get("index_kind"):
+            self.settings.kind = meta["index_kind"]
+        return VectorIndex(self.path, self._dim(), meta["store_id"], self.settings)
 
     @contextmanager
     def _snapshot(self, db):
@@ -453,7 +461,7 @@ class Store:
 
     def _synced_index(self, db, allow_kind_change: bool) -> VectorIndex:
         if self._vindex is None:
-            self._vindex = VectorIndex(self.path, self._dim(), self._meta(db)["store_id"], self.settings)
+            self._vindex = self._new_vindex(db)
         with self._snapshot(db):
             generation = self._generation(db)
             self._vindex.sync(generation, lambda: self._live_ids(db), lambda ids: self._vectors(db, ids),
@@ -488,7 +496,8 @@ class Store:
             if index.dirty:
                 index.save()
                 with db.atomic():
-                    self._set_meta(db, {"faiss_kind": index.kind, "faiss_generation": index.generation})
+                    self._set_meta(db, {"faiss_kind": index.kind, "faiss_generation": index.generation,
+                                        "index_kind": self.settings.kind})
             self._unflushed = False
 
     # ---- search -------------------------------------------------------------------------

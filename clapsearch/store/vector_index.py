@@ -73,16 +73,15 @@ class VectorIndex:
 
     def load(self) -> bool:
         """Read the cached index; False (and nothing loaded) when it is missing, foreign or damaged."""
-        import faiss
-
-        stamp = self.read_sidecar()
-        if stamp is None or not os.path.exists(self.index_path):
+        for _ in range(3):
+            stamp, index = self.read_sidecar(), self._read_index_file()
+            # A writer may replace both files between our two reads; only a stamp that did
+            # not change around the read of the index describes that index.
+            if stamp == self.read_sidecar():
+                break
+        else:
             return False
-        try:
-            index = faiss.read_index(self.index_path)
-        except RuntimeError:
-            return False
-        if index.d != self.dim or not isinstance(index, faiss.IndexIDMap2):
+        if stamp is None or index is None or index.d != self.dim:
             return False
         self.index, self.kind = index, stamp["kind"]
         self.saved_generation = stamp["generation"]
@@ -92,6 +91,15 @@ class VectorIndex:
         self.generation = stamp["generation"] if trusted else None
         self.dirty = False
         return True
+
+    def _read_index_file(self):
+        import faiss
+
+        try:
+            index = faiss.read_index(self.index_path)
+        except RuntimeError:
+            return None  # missing or torn: the caller rebuilds from SQLite
+        return index if isinstance(index, faiss.IndexIDMap2) else None
 
     def save(self) -> None:
         import faiss

@@ -1,0 +1,135 @@
+"""Warm query latency of the store, and HNSW recall against exact search.
+
+Data: random unit vectors (Gaussian samples, L2-normalised), dim 512 by default, grouped into
+fake files of --segments-per-file segments each, written through the real Store (SQLite rows +
+FAISS). Random vectors are the hardest case for HNSW (no cluster structure), so its recall here
+is a lower bound for real embeddings.
+
+Latency is Store.search end to end (FAISS search + SQLite lookup of the hits), k=10, measured
+after one warm-up query, over --queries random queries. For HNSW sizes it also reports build
+time (the flush that builds the graph from SQLite), peak RSS, index size on disk and
+recall@10 of Store.search(dedupe=False) against exact FAISS flat search over the same vectors.
+
+    nice python benchmarks/query_speed.py                         # 10k, 100k exact; 1M HNSW
+    nice python benchmarks/query_speed.py --exact 10000 --hnsw 50000 --queries 50   # quick
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from clapsearch.store import Store  # noqa: E402
+
+
+def random_units(rng, n, dim):
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def fill(store, rng, total, dim, per_file):
+    """Write `total` segments in files of `per_file`; returns all vectors in segment-id order."""
+    chunks = []
+    with store.batch():
+        for number in range(0, total, per_file):
+            count = min(per_file, total - number)
+            vectors = random_units(rng, count, dim)
+            starts = np.arange(count, dtype=float)
+            store.put_file({"path": f"/bench/{number // per_file:07d}.wav", "size": 1, "mtime": 0.0,
+                            "content_hash": str(number), "duration": float(count), "sample_rate": 48000,
+                            "channels": 1, "format": "WAV"}, starts, starts + 1.0, vectors,
+                           vectors.mean(axis=0))
+            chunks.append(vectors)
+    return np.concatenate(chunks)
+
+
+def latencies(store, queries, k):
+    store.search(queries[0], k=k, dedupe=False)  # warm-up: loads and syncs the FAISS cache
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        store.search(query, k=k, dedupe=False)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p95_ms": round(float(np.percentile(times, 95)), 3)}
+
+
+def recall_at_k(store, vectors, queries, k):
+    import faiss
+
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, k)
+    found = 0
+    for query, true_rows in zip(queries, truth):
+        hits = store.search(query, k=k, dedupe=False)
+        found += len({h.segment_id - 1 for h in hits} & set(true_rows.tolist()))  # ids start at 1
+    return found / (k * len(queries))
+
+
+def run_size(size, kind, args, folder):
+    rng = np.random.default_rng(size)
+    store = Store(os.path.join(folder, f"{kind}-{size}.db"), index_kind=kind, ef_search=args.ef_search[0])
+    store.bind_model("random", f"random-{args.dim}", args.dim, 48000, 10.0, 10.0)
+    result = {"segments": size, "kind": kind, "dim": args.dim, "threads": args.threads or "default"}
+    with store.writer():
+        started = time.perf_counter()
+        vectors = fill(store, rng, size, args.dim, args.segments_per_file)
+        result["sqlite_write_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        store.flush()
+        result["faiss_build_and_save_s"] = round(time.perf_counter() - started, 1)
+    store.close()
+    result["faiss_file_mb"] = round(os.path.getsize(store.path + ".faiss") / 2**20, 1)
+    result["db_file_mb"] = round(os.path.getsize(store.path) / 2**20, 1)
+    reader = Store(store.path, readonly=True, ef_search=args.ef_search[0])
+    started = time.perf_counter()
+    reader.search(vectors[0], k=1)
+    result["cold_open_first_query_s"] = round(time.perf_counter() - started, 2)
+    queries = random_units(np.random.default_rng(size + 1), args.queries, args.dim)
+    if kind == "hnsw":
+        for ef in args.ef_search:
+            reader.settings.ef_search = ef
+            result[f"ef{ef}"] = {**latencies(reader, queries, args.k),
+                                 "recall_at_10": round(recall_at_k(reader, vectors, queries, args.k), 4)}
+    else:
+        result.update(latencies(reader, queries, args.k))
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
+    reader.close()
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exact", default="10000,100000", help="sizes searched with the exact flat index")
+    parser.add_argument("--hnsw", default="1000000", help="sizes searched with HNSW ('' for none)")
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--segments-per-file", type=int, default=50)
+    parser.add_argument("--ef-search", default="64,128,256", help="HNSW efSearch values to report")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="FAISS OpenMP threads (1 suits single queries on a shared machine; 0 = FAISS default)")
+    parser.add_argument("--folder", default=None, help="where to write the stores (default: a temp dir)")
+    args = parser.parse_args()
+    args.ef_search = [int(v) for v in args.ef_search.split(",")]
+    if args.threads:
+        import faiss
+
+        faiss.omp_set_num_threads(args.threads)
+    plan = [(int(s), "flat") for s in args.exact.split(",") if s] + \
+           [(int(s), "hnsw") for s in args.hnsw.split(",") if s]
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        for size, kind in plan:
+            print(json.dumps(run_size(size, kind, args, folder)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
