@@ -1,0 +1,147 @@
+"""The default recipe's data rules: captions from names, licenses, split, readers, manifests."""
+
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import soundfile
+
+from training.data.manifest import read_manifest, write_manifest
+from training.recipes.default.data import gm
+from training.recipes.default.data.archives import extract_zip_audio
+from training.recipes.default.data.captions import describe, phrasings, split_name
+from training.recipes.default.data.clips import item_key, spans
+from training.recipes.default.data.filesource import FileSource, scan
+from training.recipes.default.data.licenses import license_for, parse_copyright
+from training.recipes.default.data.split import split_for
+
+
+def test_split_name_handles_camel_case_separators_and_digits():
+    assert split_name("TraficHigh3") == ["trafic", "high", "3"]
+    assert split_name("wp_shotty_fire-01") == ["wp", "shotty", "fire", "01"]
+    assert split_name("HTTPServer2go") == ["http", "server", "2", "go"]
+
+
+def test_describe_drops_numbering_codes_and_stopwords():
+    assert describe("env_sounds_water.3") == "water"
+    assert describe("fire_extinguish_flame.2") == "fire extinguish flame"
+    assert describe("SN4_05") == "snare drum"
+    assert describe("dtox3monomix") == ""
+
+
+def test_describe_uses_the_dictionary():
+    assert describe("wp_shotty_fire-01") == "weapon shotgun fire"
+    assert describe("TraficHigh3") == "traffic"
+    assert describe("HiHatFoot-1") == "hi-hat foot"
+    assert describe("low_tom") == "low tom drum"
+
+
+def test_phrasings_are_several_and_not_only_bare_nouns():
+    captions = phrasings("dog bark", "animals")
+    assert len(captions) >= 4
+    assert "the sound of dog bark" in captions and any("animals" in c for c in captions)
+
+
+COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: demo
+
+Files: *
+Copyright: 2016 Someone
+License: MIT
+
+Files: etc/samples/ambi_choir.flac
+Copyright: 2013 Exsomniel
+License: CC0
+
+Files: data/sounds/*
+Copyright: 2010 Other
+License: CC-BY-SA-3.0
+ Some license text.
+
+Files: drumkits/Gimme?A?Hand?1.0.h2drumkit
+Copyright: Glen
+License: GPL-2+
+"""
+
+
+def test_license_per_file_last_matching_stanza_wins():
+    stanzas = parse_copyright(COPYRIGHT)
+    assert [s.license for s in stanzas] == ["MIT", "CC0", "CC-BY-SA-3.0", "GPL-2+"]
+    assert license_for(stanzas, "usr/share/games/demo/data/sounds/a.wav", "") == "CC-BY-SA-3.0"
+    assert license_for(stanzas, "usr/share/sonic-pi/samples/ambi_choir.flac", "") == "CC0"
+    assert license_for(stanzas, "usr/share/sonic-pi/samples/other.flac", "") == "MIT"
+    assert license_for(stanzas, "usr/share/hydrogen/data/drumkits/Gimme A Hand 1.0/kick.wav", "") == "GPL-2+"
+
+
+def test_license_falls_back_when_copyright_is_not_machine_readable():
+    stanzas = parse_copyright("This package was debianized by someone.\n\nIt is GPL.\n")
+    assert stanzas == []
+    assert license_for(stanzas, "usr/share/x/a.wav", "GPL-2+") == "GPL-2+"
+
+
+def test_split_is_by_item_and_near_ten_percent():
+    items = [f"src/item-{i}" for i in range(4000)]
+    splits = [split_for(i) for i in items]
+    assert splits == [split_for(i) for i in items]
+    assert 0.08 < splits.count("val") / len(splits) < 0.12
+
+
+def test_item_key_groups_numbered_variants():
+    assert item_key("a/step1.wav") == item_key("a/step-2.wav") == "a/step"
+    assert item_key("bass_thick_c.flac") == "bass_thick"
+    assert item_key("a/step.wav") != item_key("b/step.wav")
+
+
+def test_long_files_become_excerpts():
+    assert spans(5.0) == [(None, None)]
+    parts = spans(120.0)
+    assert len(parts) == 6 and parts[0][0] == 0 and parts[-1][1] == 120.0
+
+
+def test_zip_reader_extracts_only_safe_audio_members(tmp_path):
+    archive = tmp_path / "0snd.pk3"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("sound/weapons/rifle.ogg", b"OggS")
+        zf.writestr("textures/wall.png", b"png")
+        zf.writestr("../evil.wav", b"RIFF")
+    count = extract_zip_audio(archive, tmp_path / "out")
+    assert count == 1
+    assert (tmp_path / "out/sound/weapons/rifle.ogg").read_bytes() == b"OggS"
+    assert not (tmp_path / "evil.wav").exists()
+
+
+def _tone(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(16000 * seconds)) / 16000
+    soundfile.write(str(path), 0.3 * np.sin(2 * np.pi * 440 * t), 16000)
+
+
+def test_scan_writes_a_valid_manifest(tmp_path):
+    package = tmp_path / "pkgs/demo-data"
+    sounds = package / "usr/share/games/demo/sounds"
+    _tone(sounds / "animals/DogBark1.wav", 1.0)
+    _tone(sounds / "animals/DogBark2.wav", 1.0)
+    _tone(sounds / "x_01.wav", 1.0)  # no meaningful word: dropped
+    _tone(sounds / "click.wav", 0.05)  # too short: skipped
+    _tone(sounds / "music/theme.wav", 1.0)  # music: excluded
+    doc = package / "usr/share/doc/demo-data"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(COPYRIGHT)
+    source = FileSource("demo-data", "demo-data", ["usr/share/games/demo/sounds"])
+    report = scan(source, package, tmp_path)
+    assert (report.files, report.no_words, report.too_short, report.excluded) == (5, 1, 1, 1)
+    assert len(report.entries) == 2
+    first, second = report.entries
+    assert first.item == second.item and first.split == second.split
+    assert first.labels == ["dog bark"] and "the sound of dog bark" in first.captions
+    assert any("animals" in c for c in first.captions)
+    assert first.license == "MIT" and first.source == "demo-data"
+    write_manifest(tmp_path / "m.jsonl", report.entries)
+    assert [e.audio for e in read_manifest(tmp_path / "m.jsonl")] == [first.audio, second.audio]
+
+
+def test_gm_tables_cover_every_program_and_drum_note():
+    assert len(gm.PROGRAMS) == 128 and len(gm.FAMILIES) == 16
+    assert sorted(gm.DRUMS) == list(range(35, 82))
+    assert gm.note_name(60) == "C4" and gm.note_name(66) == "F sharp 4"
+    assert gm.loudness(40) == "soft" and gm.loudness(110) == "loud"

@@ -1,0 +1,93 @@
+"""Captions from names, by fixed rules.
+
+Rules (applied to each path part below the source's audio folder, then the
+file stem):
+1. split on separators (``_ - . space``), camelCase and letter/digit borders,
+   then re-join compounds listed in ``names.JOINS`` ("Hi", "Hat");
+2. lower-case; drop pure numbers and numbering such as ``01``, ``v2``, ``3b``;
+3. replace tokens found in ``names.EXPANSIONS`` (may expand or drop);
+4. drop ``names.STOPWORDS``, tokens of one or two letters not in the
+   dictionary, and code-like tokens (no vowel, or letters mixed with digits);
+5. drop a word that repeats the word before it.
+The file stem gives the description; folder names give context. A clip whose
+description ends up empty is dropped by the caller (counted).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .names import EXPANSIONS, JOINS, PITCH_WORDS, STOPWORDS
+
+_SEPARATORS = re.compile(r"[\s_\-.+,()\[\]'&~#@!]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_DIGIT_BORDER = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def split_name(text: str) -> list[str]:
+    """Split a name into lower-case raw tokens (separators, camelCase, digits)."""
+    tokens: list[str] = []
+    for piece in _SEPARATORS.split(text):
+        for part in _CAMEL.split(piece):
+            tokens.extend(t.lower() for t in _DIGIT_BORDER.split(part) if t)
+    return tokens
+
+
+def _is_code(token: str) -> bool:
+    if token.isdigit() or re.fullmatch(r"[a-z]?\d+[a-z]?", token):
+        return True
+    return not _VOWEL.search(token)
+
+
+def join_pairs(raw: list[str]) -> list[str]:
+    """Join split compounds listed in names.JOINS ("hi", "hat" -> "hihat")."""
+    joined: list[str] = []
+    for token in raw:
+        if joined and (joined[-1], token) in JOINS:
+            joined[-1] = JOINS[(joined[-1], token)]
+        else:
+            joined.append(token)
+    return joined
+
+
+def clean_tokens(raw: list[str], extra: dict[str, str] | None = None) -> list[str]:
+    """Apply rules 2-5 to raw tokens; returns meaningful words."""
+    table = {**EXPANSIONS, **(extra or {})}
+    raw = join_pairs(raw)
+    words: list[str] = []
+    for index, token in enumerate(raw):
+        if token in table:
+            replacement = table[token]
+        elif token in ("low", "high") and index + 1 < len(raw) and table.get(raw[index + 1], raw[index + 1]) in PITCH_WORDS:
+            replacement = token
+        elif token in STOPWORDS or len(token) <= 2 or _is_code(token):
+            continue
+        else:
+            replacement = token
+        for word in replacement.split():
+            if word and (not words or words[-1] != word):
+                words.append(word)
+    return words
+
+
+def describe(name: str, extra: dict[str, str] | None = None) -> str:
+    """A phrase of meaningful words from one name ("EE_Kick_Low_2" -> "kick drum")."""
+    return " ".join(clean_tokens(split_name(name), extra))
+
+
+def phrasings(description: str, context: str = "") -> list[str]:
+    """Several honest phrasings of one description (never only a bare noun)."""
+    captions = [f"the sound of {description}", f"a recording of {description}", description,
+                f"{description} sound effect"]
+    if context and context not in description:
+        captions += [f"{description}, {context}", f"a {context} sound: {description}"]
+    return _unique(captions)
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen

@@ -1,0 +1,51 @@
+"""Hand-written word tables for turning file names into captions.
+
+EXPANSIONS maps a cryptic token (an abbreviation or a game-specific code seen
+in the sources' file names) to plain words; an empty string drops the token.
+STOPWORDS are tokens that say nothing about the sound (container words,
+format words, game jargon). Both are applied after lower-casing.
+"""
+
+EXPANSIONS = {
+    # drums and instruments
+    "bd": "bass drum", "kik": "kick drum", "kick": "kick drum", "sd": "snare drum", "sn": "snare drum",
+    "snr": "snare drum", "hh": "hi-hat", "hihat": "hi-hat", "hat": "hat", "oh": "open hi-hat",
+    "ch": "closed hi-hat", "tm": "tom", "tom": "tom drum", "toms": "tom drums", "cb": "cowbell",
+    "cym": "cymbal", "crsh": "crash cymbal", "crash": "crash cymbal", "rd": "ride cymbal",
+    "ride": "ride cymbal", "perc": "percussion", "clap": "hand clap", "clp": "hand clap",
+    "rim": "rim shot", "rimshot": "rim shot", "sidestick": "side stick", "tamb": "tambourine",
+    "elec": "electronic", "ambi": "ambient", "guit": "guitar", "gtr": "guitar", "vox": "voice",
+    "voxy": "voice-like", "bass": "bass", "glitch": "glitch", "loop": "loop", "misc": "",
+    "tabla": "tabla", "woodblock": "wood block", "bloop": "bloop", "808": "808 drum machine",
+    # weapons and games
+    "wp": "weapon", "sfx": "", "snd": "", "vo": "voice", "foley": "", "expl": "explosion",
+    "explo": "explosion", "explosn": "explosion", "shotty": "shotgun", "shotgn": "shotgun",
+    "amb": "ambience", "env": "", "ftstep": "footstep", "ftsteps": "footsteps",
+    "footstep": "footstep", "ack": "acknowledging", "dr": "dragon rider", "mg": "machine gun",
+    "hmg": "heavy machine gun", "ricochet": "ricochet", "rico": "ricochet",
+    # spelling seen in names
+    "trafic": "traffic", "windmill": "windmill", "woosh": "whoosh", "refwhistle": "referee whistle",
+    "ref": "referee", "crowdooh": "crowd ooh", "crowdboo": "crowd booing", "crowdcheer": "crowd cheering",
+    "letsgo": "let's go", "goodidea": "good idea", "ohno": "oh no", "yipee": "yippee",
+    "metalbang": "metal bang", "bodyslam": "body slam", "woohoo": "woohoo",
+    "hmm": "hmm", "hm": "hmm", "ow": "ow", "ah": "ah", "uh": "uh", "oh": "oh",
+}
+
+# Adjacent tokens that name one thing once joined ("Hi","Hat" -> "hihat").
+JOINS = {("hi", "hat"): "hihat", ("hi", "hats"): "hihat", ("high", "hat"): "hihat", ("wood", "block"): "woodblock",
+         ("cow", "bell"): "cowbell", ("foot", "step"): "footstep", ("foot", "steps"): "footsteps"}
+
+STOPWORDS = {
+    "sound", "sounds", "snd", "sfx", "fx", "audio", "data", "wav", "ogg", "flac", "sample",
+    "samples", "usr", "share", "games", "game", "the", "of", "and", "mono", "stereo", "mix",
+    "monomix", "final", "new", "old", "copy", "edit", "version", "ver", "mods", "mod", "default",
+    "base", "common", "commondata", "techs", "megapack", "factions", "units", "unit", "tilesets",
+    "core", "campaigns", "file", "files", "take", "alt", "var", "variant", "short", "long",
+    "lo", "hi", "low", "high", "mid", "med", "left", "right", "teefault", "main", "test",
+    "dtox", "tmp", "x", "y", "z", "lr", "rl", "st", "nd", "rd", "th", "ld", "v",
+}
+
+# "low"/"high" are stopwords on their own but are kept when they qualify a
+# pitch-bearing word, because they then describe the sound ("low tom").
+PITCH_WORDS = {"tom", "tom drum", "kick drum", "bass drum", "conga", "bongo", "timbale",
+               "agogo", "wood block", "drone", "hum", "beep", "bell", "whistle"}

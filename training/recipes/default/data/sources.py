@@ -1,0 +1,58 @@
+"""The table of file-based sources: package, audio folders, caption rules.
+
+Every entry is a package from issue 5's list. Folder globs are relative to
+the unpacked package root (see fetch.py). Extra dictionary entries fix names
+that are cryptic in that one source (mod prefixes, unit codes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from . import captioners
+from .archives import unpack_zips
+from .filesource import FileSource, default_caption
+
+G = "usr/share/games"
+
+
+def _hedgewars(rel: PurePosixPath, root: Path):
+    if rel.parts[0] == "voices":
+        return captioners.game_voice(rel, root)
+    return default_caption(rel, {})
+
+
+FILE_SOURCES = [
+    FileSource("sonic-pi-samples", "sonic-pi-samples", ["usr/share/sonic-pi/samples"]),
+    FileSource("hydrogen-drumkits", "hydrogen-drumkits", ["usr/share/hydrogen/data/drumkits"],
+               captioner=captioners.drum_sample),
+    FileSource("hydrogen-drumkits-effects", "hydrogen-drumkits-effects", ["usr/share/hydrogen/data/drumkits"],
+               captioner=captioners.drum_sample),
+    FileSource("bucklespring-data", "bucklespring-data", ["usr/share/buckle/wav"],
+               captioner=captioners.keyboard_key),
+    FileSource("klettres-data", "klettres-data", ["usr/share/klettres"], captioner=captioners.spoken_language),
+    FileSource("ktuberling-data", "ktuberling-data", ["usr/share/ktuberling/sounds"],
+               captioner=captioners.spoken_language),
+    FileSource("wordwarvi-sound", "wordwarvi-sound", ["usr/share/wordwarvi/sounds"]),
+    FileSource("minetest-data", "minetest-data", [f"{G}/minetest/games/minetest_game/mods/*/sounds"],
+               extra={"env": "", "xpanes": "", "carts": "cart", "tnt": "explosive", "crumbly": "gravel",
+                      "choppy": "wood", "cracky": "stone", "snappy": "leaves", "dug": "dug", "node": ""}),
+    FileSource("lincity-ng-data", "lincity-ng-data", [f"{G}/lincity-ng/sounds"]),
+    FileSource("wesnoth-1.16-data", "wesnoth-1.16-data",
+               [f"{G}/wesnoth/1.16/data/core/sounds", f"{G}/wesnoth/1.16/sounds",
+                f"{G}/wesnoth/1.16/data/campaigns/*/sounds"], license="GPL-2+"),
+    FileSource("hedgewars-data", "hedgewars-data", [f"{G}/hedgewars/Data/Sounds"], captioner=_hedgewars),
+    FileSource("supertux-data", "supertux-data", [f"{G}/supertux2/sounds", f"{G}/supertux2/speech"]),
+    FileSource("teeworlds-data", "teeworlds-data", [f"{G}/teeworlds/data/audio"]),
+    FileSource("megaglest-data", "megaglest-data", [f"{G}/megaglest"], extra={"dr": "dragon rider"}),
+    FileSource("tuxfootball", "tuxfootball", [f"{G}/tuxfootball/sound"], license="GPL-2+"),
+    FileSource("bzflag-data", "bzflag-data", [f"{G}/bzflag"]),
+    FileSource("pingus-data", "pingus-data", [f"{G}/pingus/data/sounds"], license="GPL-3+"),
+    FileSource("ufoai-sound", "ufoai-sound", ["_archives/0snd.pk3"], prepare=unpack_zips("*.pk3")),
+    FileSource("warzone2100-data", "warzone2100-data", ["_archives/base.wz", "_archives/mp.wz"],
+               prepare=unpack_zips("*.wz")),
+    FileSource("openarena-data", "openarena-data", ["_archives/*/sound"], prepare=unpack_zips("*.pk3")),
+    FileSource("trigger-rally-data", "trigger-rally-data", ["_archives/*"], prepare=unpack_zips("*.zip")),
+]
+
+BY_NAME = {source.name: source for source in FILE_SOURCES}
