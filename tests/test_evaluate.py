@@ -232,6 +232,21 @@ def test_fine_tune_refuses_a_backend_without_a_module():
         fine_tune(ToneModel(), [], np.zeros(0, np.int64), classes=2)
 
 
+def test_protocols_that_cannot_run_are_reported_and_the_others_still_run(tmp_path):
+    root = make_esc50_tones(tmp_path / "ESC-50", per_fold=1, folds=2)
+    run = evaluate_task(ToneModel(), get_task("esc50"), root, ("zero-shot", "finetune"), EvalOptions(cache_dir=tmp_path))
+    assert run["results"]["zero-shot"]["value"] == 1.0
+    assert "cannot be fine-tuned" in run["results"]["finetune"]["error"]
+    clotho = tmp_path / "clotho"
+    (clotho / "evaluation").mkdir(parents=True)
+    sf.write(clotho / "evaluation" / "a.wav", tone(0, 1.0, np.random.default_rng(0)), TONE_RATE)
+    (clotho / "clotho_captions_evaluation.csv").write_text("file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n"
+                                                          "a.wav,dog,dog,dog,dog,dog\n")
+    run = evaluate_task(ToneModel(), get_task("clotho"), clotho, ("zero-shot", "probe-l1"), EvalOptions(cache_dir=tmp_path))
+    assert run["results"]["zero-shot"]["metrics"]["t2a_R@1"] == 1.0
+    assert "only the zero-shot protocol" in run["results"]["probe-l1"]["error"]
+
+
 def test_fine_tune_trains_the_audio_encoder_only_on_a_copy(tmp_path, tiny_model):
     root = make_esc50_tones(tmp_path / "ESC-50", per_fold=1, folds=1, seconds=1.5)
     paths = [str(p) for p in sorted((root / "audio").iterdir())]

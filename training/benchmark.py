@@ -55,7 +55,7 @@ def run_one(model, task, data_dir, protocols, options) -> dict:
 
     try:
         return evaluate_task(model, task, data_dir, protocols, options)
-    except ClapsearchError as exc:
+    except (ClapsearchError, ValueError) as exc:  # one broken dataset must not stop a --suite
         return {"task": task.name, "title": task.title, "model": model.name, "data": str(data_dir), "error": str(exc)}
 
 

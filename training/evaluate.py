@@ -24,17 +24,24 @@ from pathlib import Path
 
 import numpy as np
 
+from clapsearch.errors import ClapsearchError
+
 from .benchmarks.base import MULTI_LABEL, RETRIEVAL, DatasetLayoutError, Example, Task
 from .embed_cache import embed_clips, embed_texts
 from .metrics import (accuracy, mean_average_precision, retrieval_metrics, zero_shot_accuracy, zero_shot_map,
                       zero_shot_probabilities)
-from .probe import EPOCHS, FINETUNE_LR, PROBE_LR, ProbeSettings, fine_tune, head_scores, train_probe
+from .probe import (EPOCHS, FINETUNE_LR, PROBE_LR, CannotFineTuneError, ProbeSettings, fine_tune, head_scores,
+                    train_probe)
 
 __all__ = ["EvalOptions", "evaluate_task", "zero_shot", "retrieval", "supervised", "zero_shot_accuracy",
            "zero_shot_map", "retrieval_metrics", "zero_shot_probabilities", "PROTOCOLS"]
 
 PROTOCOLS = ("zero-shot", "probe-l1", "probe-l3", "finetune")
 log = logging.getLogger(__name__)
+
+
+class NotApplicableError(ClapsearchError):
+    """A protocol that does not apply to a task (probes on a retrieval benchmark)."""
 
 
 @dataclass
@@ -145,7 +152,7 @@ def _fit_and_score(model, task: Task, protocol: str, train: Embedded, test: Embe
 def supervised(model, task: Task, data_dir, protocol: str, options: EvalOptions) -> dict:
     """A probe or fine-tuning run over the task's folds (mean over folds) or its train/test split."""
     if task.kind == RETRIEVAL:
-        raise DatasetLayoutError(f"{task.title} is a retrieval benchmark; only the zero-shot protocol applies.")
+        raise NotApplicableError(f"{task.title} is a retrieval benchmark; only the zero-shot protocol applies to it.")
     per_fold, clips, failed = {}, 0, 0
     for name, train, test in train_test_pairs(task, data_dir):
         train_embedded, test_embedded = embed_examples(model, train, options), embed_examples(model, test, options)
@@ -160,17 +167,27 @@ def zero_shot_examples(task: Task, data_dir) -> list[Example]:
     return task.load(data_dir, split=task.test_split) if task.protocol == "splits" else task.load(data_dir)
 
 
+def run_protocol(model, task: Task, data_dir, protocol: str, options: EvalOptions) -> dict:
+    if protocol == "zero-shot":
+        return zero_shot(model, task, zero_shot_examples(task, data_dir), options)
+    return supervised(model, task, data_dir, protocol, options)
+
+
 def evaluate_task(model, task: Task, data_dir, protocols=("zero-shot",), options: EvalOptions | None = None) -> dict:
-    """Run `protocols` on one task; returns {"task", "title", "model", "fingerprint", "results": {protocol: {...}}}."""
+    """Run `protocols` on one task; returns {"task", "title", "model", "fingerprint", "results": {protocol: {...}}}.
+
+    A protocol that cannot run here (a retrieval task has no probes; a backend without a torch
+    module cannot be fine-tuned) gets {"error": sentence} and the other protocols still run.
+    """
     options = options or EvalOptions()
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise ValueError(f"unknown protocol(s) {unknown}; choose from {', '.join(PROTOCOLS)}")
     results = {}
     for protocol in protocols:
-        if protocol == "zero-shot":
-            results[protocol] = zero_shot(model, task, zero_shot_examples(task, data_dir), options)
-        else:
-            results[protocol] = supervised(model, task, data_dir, protocol, options)
+        try:
+            results[protocol] = run_protocol(model, task, data_dir, protocol, options)
+        except (CannotFineTuneError, NotApplicableError) as exc:
+            results[protocol] = {"error": str(exc)}
     return {"task": task.name, "title": task.title, "model": model.name, "fingerprint": model.fingerprint,
             "data": str(data_dir), "results": results}

@@ -22,6 +22,9 @@ def run_rows(run: dict) -> list[str]:
         return [f"| {run['title']} | - | - | error |  |  | {run['error']} |"]
     rows = []
     for protocol, result in run["results"].items():
+        if "error" in result:
+            rows.append(f"| {run['title']} | {protocol} | - | n/a |  |  | {result['error']} |")
+            continue
         metrics = result.get("metrics") or {result["metric"]: result["value"]}
         for metric, value in metrics.items():
             rows += _rows_for_metric(run["task"], run["title"], protocol, metric, value, result["clips"])
