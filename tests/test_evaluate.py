@@ -247,19 +247,25 @@ def test_protocols_that_cannot_run_are_reported_and_the_others_still_run(tmp_pat
     assert "only the zero-shot protocol" in run["results"]["probe-l1"]["error"]
 
 
-def test_fine_tune_trains_the_audio_encoder_only_on_a_copy(tmp_path, tiny_model):
+def test_fine_tune_trains_the_audio_encoder_only_on_a_copy(tmp_path, tiny_text_dir):
+    from tests.tiny_model import load_tiny
+
+    model = load_tiny(tiny_text_dir)
+    fixed = "audio_encoder.base.conv.0.weight"  # stands for a fixed front end (requires_grad=False)
+    model.module.get_parameter(fixed).requires_grad_(False)
     root = make_esc50_tones(tmp_path / "ESC-50", per_fold=1, folds=1, seconds=1.5)
     paths = [str(p) for p in sorted((root / "audio").iterdir())]
-    before = {k: v.clone() for k, v in tiny_model.module.state_dict().items()}
-    audio_model, head = fine_tune(tiny_model, paths, np.array([0, 1, 2]), classes=3,
+    before = {k: v.clone() for k, v in model.module.state_dict().items()}
+    audio_model, head = fine_tune(model, paths, np.array([0, 1, 2]), classes=3,
                                   settings=ProbeSettings(epochs=2, lr=1e-3, batch_size=3))
-    after = tiny_model.module.state_dict()
+    after = model.module.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the loaded model is untouched
     tuned = audio_model._module.state_dict()
-    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], tuned[k])}
-    assert changed == {"audio_encoder"}  # the text tower and temperature stay frozen
+    changed = {k for k in before if not torch.equal(before[k], tuned[k])}
+    assert {k.split(".")[0] for k in changed} == {"audio_encoder"}  # text tower and temperature stay frozen
+    assert "audio_encoder.projection.linear1.weight" in changed and fixed not in changed
     vectors = audio_model.embed_audio(torch.zeros(2, 16000))
-    assert vectors.shape == (2, tiny_model.dim) and head_scores(head, vectors.numpy()).shape == (2, 3)
+    assert vectors.shape == (2, model.dim) and head_scores(head, vectors.numpy()).shape == (2, 3)
 
 
 # ---- the CLI ----------------------------------------------------------------------------------

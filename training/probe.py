@@ -174,9 +174,12 @@ def fine_tune(model, train_paths: Sequence[str], targets, classes: int, multi_la
     rng = np.random.default_rng(settings.seed)
     head = make_head(model.dim, classes, 1).to(device)
     encoder = module.audio_encoder
-    parameters = [p for p in encoder.parameters()] + list(head.parameters())
-    for p in parameters:
-        p.requires_grad_(True)
+    # Train what the encoder itself leaves trainable: fixed transforms (the STFT kernels and mel
+    # matrix of the CNN14 front end) set requires_grad=False and must stay as they are.
+    trained = [p for p in encoder.parameters() if p.requires_grad]
+    if not trained:
+        raise CannotFineTuneError(f"Model {model.name!r} cannot be fine-tuned: its audio encoder has no trainable parameter.")
+    parameters = trained + list(head.parameters())
     optimiser = torch.optim.Adam(parameters, lr=settings.lr)
     loss_fn = _loss_fn(multi_label)
     y = _target_tensor(targets, multi_label).to(device)
