@@ -1,0 +1,109 @@
+"""LAION-CLAP through transformers' ClapModel: `hf:laion/clap-htsat-unfused` or `hf:/local/dir`.
+
+Fixes the reference pipeline's non-determinism: the caller hands over exactly one 10 s window
+per item, so the feature extractor never crops at random; the truncation mode follows the
+model (fusion models get their 4-channel input, unfused ones the single mel) instead of the
+preprocessor's default; and `is_longer` is always False, where the extractor would flag a
+random clip in a batch of short ones.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import CheckpointError
+
+
+def load_transformers_clap(source: str):
+    """(ClapModel, feature extractor, tokenizer) from a hub id or a directory."""
+    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+
+    try:
+        model = ClapModel.from_pretrained(source)
+        extractor = AutoFeatureExtractor.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except OSError as exc:
+        where = "the directory holds no saved ClapModel and processor" if os.path.isdir(source) else (
+            "the hub is not reachable and the model is not cached; download it once with network or pass a local directory")
+        raise CheckpointError(f"Cannot load hf:{source}: {where}.") from exc
+    return model, extractor, tokenizer
+
+
+def features_of(output):
+    """transformers 4.x returns the (B, dim) tensor; 5.x an output object holding it in .pooler_output."""
+    import torch
+
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+def text_token_limit(tokenizer, model) -> int:
+    # RoBERTa positions start after the padding index, so two of them can never hold a token.
+    positions = int(model.config.text_config.max_position_embeddings) - 2
+    return min(int(tokenizer.model_max_length), positions)
+
+
+class LaionClapModel:
+    """AudioTextModel over a transformers ClapModel (eval mode, no grad, normalised CPU float32)."""
+
+    def __init__(self, model, extractor, tokenizer, name: str, device: str | None = None):
+        from .wrapper import fingerprint_module, pick_device
+
+        self.device = pick_device(device)
+        self.model = model.eval().to(self.device)
+        self.extractor, self.tokenizer = extractor, tokenizer
+        self.name = name
+        self.dim = int(model.config.projection_dim)
+        self.sample_rate = int(extractor.sampling_rate)
+        self.window_samples = int(extractor.nb_max_samples)
+        self.window_seconds = self.window_samples / self.sample_rate
+        self.logit_scale = float(model.logit_scale_a.detach().exp().item())  # audio-to-text scale
+        self.truncation = "fusion" if model.config.audio_config.enable_fusion else "rand_trunc"
+        self.max_tokens = text_token_limit(tokenizer, model)
+        extra = {"backend": "transformers-clap", "truncation": self.truncation, "max_tokens": self.max_tokens,
+                 "front_end": {k: getattr(extractor, k, None) for k in (
+                     "sampling_rate", "nb_max_samples", "hop_length", "fft_window_size", "feature_size",
+                     "frequency_min", "frequency_max", "padding")}}
+        self.fingerprint = fingerprint_module(model, extra)
+
+    def audio_inputs(self, waves):
+        """(B, T) windows -> ClapModel audio inputs, with no random crop and no random is_longer."""
+        import torch
+
+        waves = torch.as_tensor(waves, dtype=torch.float32).cpu()
+        if waves.ndim != 2 or waves.shape[1] > self.window_samples:
+            raise ValueError(f"embed_audio takes (B, T) windows of at most {self.window_samples} samples; "
+                             f"got shape {tuple(waves.shape)}.")
+        features = self.extractor(list(waves.numpy()), sampling_rate=self.sample_rate, truncation=self.truncation,
+                                  return_tensors="pt")
+        is_longer = torch.zeros(waves.shape[0], 1, dtype=torch.bool)
+        return {"input_features": features["input_features"].to(self.device), "is_longer": is_longer.to(self.device)}
+
+    def embed_audio(self, waves):
+        import torch
+        from torch.nn import functional as F
+
+        with torch.inference_mode():
+            out = features_of(self.model.get_audio_features(**self.audio_inputs(waves)))
+            return F.normalize(out.float(), dim=-1).cpu()
+
+    def embed_text(self, texts: list[str]):
+        import torch
+        from torch.nn import functional as F
+
+        tokens = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens,
+                                return_tensors="pt")
+        with torch.inference_mode():
+            out = features_of(self.model.get_text_features(
+                input_ids=tokens["input_ids"].to(self.device), attention_mask=tokens["attention_mask"].to(self.device)))
+            return F.normalize(out.float(), dim=-1).cpu()
+
+    def __repr__(self) -> str:
+        return f"<LaionClapModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s>"
+
+
+def load(arg: str, name: str | None = None, device: str | None = None) -> LaionClapModel:
+    """`hf:MODEL_ID_OR_DIR` -> an AudioTextModel."""
+    if not arg:
+        raise CheckpointError("hf: needs a model, e.g. hf:laion/clap-htsat-unfused or hf:/path/to/saved/model.")
+    model, extractor, tokenizer = load_transformers_clap(arg)
+    return LaionClapModel(model, extractor, tokenizer, name=name or f"hf:{arg}", device=device)

@@ -1,0 +1,111 @@
+"""hf:MODEL: a tiny transformers ClapModel saved to disk; our embeddings equal direct ClapModel calls."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from clapsearch.errors import CheckpointError
+from clapsearch.models import load_model
+from clapsearch.models.laion import features_of
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def write_tiny_laion(directory, fusion: bool, seed: int = 0):
+    """A 2-layer RoBERTa + a narrow HTSAT, a byte-level BPE vocabulary of letters, save_pretrained."""
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["<s>", "<pad>", "</s>", "<unk>", "<mask>", "Ġ", *LETTERS, *("Ġ" + c for c in LETTERS)]
+    (directory / "vocab.json").write_text(json.dumps({token: i for i, token in enumerate(vocab)}))
+    (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"Ġ {c}" for c in LETTERS) + "\n")
+    tokenizer = RobertaTokenizer.from_pretrained(str(directory))
+    config = ClapConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=34),
+        audio_config=dict(patch_embeds_hidden_size=16, depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2],
+                          hidden_size=128, enable_fusion=fusion),
+        projection_dim=16)
+    torch.manual_seed(seed)
+    ClapModel(config).save_pretrained(str(directory))
+    ClapProcessor(feature_extractor=ClapFeatureExtractor(), tokenizer=tokenizer).save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["unfused", "fused"])
+def tiny_laion(request, tmp_path_factory):
+    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+
+    directory = write_tiny_laion(tmp_path_factory.mktemp("laion"), fusion=request.param)
+    model = load_model(f"hf:{directory}", device="cpu")
+    direct = ClapModel.from_pretrained(str(directory)).eval()
+    return model, direct, AutoFeatureExtractor.from_pretrained(str(directory)), AutoTokenizer.from_pretrained(str(directory)), directory
+
+
+def _windows(n: int) -> torch.Tensor:
+    rng = np.random.default_rng(5)
+    return torch.from_numpy((0.1 * rng.standard_normal((n, 480000))).astype(np.float32))
+
+
+@pytest.mark.slow
+def test_embeddings_equal_direct_clapmodel_calls(tiny_laion):
+    model, direct, extractor, tokenizer, _ = tiny_laion
+    assert (model.dim, model.sample_rate, model.window_seconds) == (16, 48000, 10.0)
+    assert model.logit_scale == pytest.approx(float(direct.logit_scale_a.detach().exp()))
+    waves = _windows(2)
+    truncation = "fusion" if direct.config.audio_config.enable_fusion else "rand_trunc"
+    inputs = extractor(list(waves.numpy()), sampling_rate=48000, truncation=truncation, return_tensors="pt")
+    texts = ["a dog barks", "rain on a roof"]
+    tokens = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        audio = features_of(direct.get_audio_features(input_features=inputs["input_features"],
+                                                      is_longer=torch.zeros(2, 1, dtype=torch.bool)))
+        text = features_of(direct.get_text_features(**tokens))
+    assert torch.allclose(model.embed_audio(waves), F.normalize(audio, dim=-1), atol=1e-5)
+    assert torch.allclose(model.embed_text(texts), F.normalize(text, dim=-1), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_deterministic_and_batch_independent(tiny_laion):
+    """With fusion the reference extractor flags a random short clip as `is_longer`; we never do."""
+    model = tiny_laion[0]
+    waves = _windows(2)
+    batch = model.embed_audio(waves)
+    assert torch.equal(batch, model.embed_audio(waves))
+    alone = torch.cat([model.embed_audio(waves[i:i + 1]) for i in range(2)])
+    assert torch.allclose(batch, alone, atol=1e-5)
+    assert torch.allclose(batch.norm(dim=-1), torch.ones(2))
+
+
+def test_transformers_4_tensor_returns_are_accepted(tiny_laion, monkeypatch):
+    model = tiny_laion[0]
+    texts = ["a dog", "a cat"]
+    expected = model.embed_text(texts)
+    original = model.model.get_text_features
+    monkeypatch.setattr(model.model, "get_text_features", lambda **kw: original(**kw).pooler_output)  # 4.x style
+    assert torch.allclose(model.embed_text(texts), expected)
+
+
+def test_long_texts_are_truncated_and_long_windows_refused(tiny_laion):
+    model = tiny_laion[0]
+    assert model.embed_text(["dog " * 200]).shape == (1, 16)  # 32 usable positions in the tiny model
+    with pytest.raises(ValueError, match="at most 480000"):
+        model.embed_audio(torch.zeros(1, 480001))
+
+
+@pytest.mark.slow
+def test_fingerprint_follows_the_weights(tiny_laion, tmp_path):
+    model, directory = tiny_laion[0], tiny_laion[4]
+    assert load_model(f"hf:{directory}", device="cpu").fingerprint == model.fingerprint
+    fusion = bool(model.model.config.audio_config.enable_fusion)
+    other = write_tiny_laion(tmp_path / "other", fusion=fusion, seed=1)
+    assert load_model(f"hf:{other}", device="cpu").fingerprint != model.fingerprint
+
+
+def test_unreachable_hub_id_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    with pytest.raises(CheckpointError, match="hf:laion/clap-htsat-unfused"):
+        load_model("hf:laion/clap-htsat-unfused")
