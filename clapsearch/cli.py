@@ -11,6 +11,7 @@ import os
 
 import click
 
+from . import __version__
 from .errors import ClapsearchError
 
 
@@ -92,7 +93,7 @@ def _print(json_, value, table):
 # ---- commands -------------------------------------------------------------------------------------
 
 @click.group(cls=ClapsearchGroup)
-@click.version_option(package_name="clapsearch")
+@click.version_option(version=__version__, prog_name="clapsearch")
 def cli():
     """Search and label a local audio library by meaning, offline, with CLAP models."""
     # Our own bars say what is happening; the hub's per-file loading bars are noise here.
@@ -184,11 +185,12 @@ def tag(files, labels_arg, top, multi_label, template, db, model, device, json_)
 @click.option("--name", "label_set", default=None,
               help="Name the label set is stored under in the index [default: derived from the labels].")
 @label_options
+@wait_option
 @db_option
 @model_option
 @device_option
 @json_option
-def label(labels_arg, top, out, label_set, multi_label, template, db, model, device, json_):
+def label(labels_arg, top, out, label_set, multi_label, template, wait_seconds, db, model, device, json_):
     """Label every indexed file zero-shot; results are stored in the index (and --out)."""
     from . import api, render, vocab
 
@@ -196,7 +198,7 @@ def label(labels_arg, top, out, label_set, multi_label, template, db, model, dev
         api.check_label_out(out)  # before the work, not after it
     rows = _library(db, model, device).label(
         vocab.parse_labels(labels_arg), template=template, multi_label=multi_label, top=top,
-        label_set=label_set, progress=True)
+        label_set=label_set, wait_seconds=wait_seconds, progress=True)
     if out:
         api.write_label_rows(rows, out)
     _print(json_, rows, render.tags_table(rows))
