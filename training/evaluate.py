@@ -135,6 +135,12 @@ def train_test_pairs(task: Task, data_dir) -> list[tuple[str, list[Example], lis
     return [(fold, [e for e in examples if e.fold != fold], [e for e in examples if e.fold == fold]) for fold in folds]
 
 
+def _subset(embedded: Embedded, examples: list[Example]) -> Embedded:
+    row_of = {e.path: row for row, e in enumerate(embedded.examples)}
+    kept = [e for e in examples if e.path in row_of]
+    return Embedded(kept, embedded.vectors[[row_of[e.path] for e in kept]])
+
+
 def _fit_and_score(model, task: Task, protocol: str, train: Embedded, test: Embedded, options: EvalOptions) -> float:
     classes, multi = len(task.classes), task.kind == MULTI_LABEL
     train_y, test_y = class_targets(task, train.examples), class_targets(task, test.examples)
@@ -153,14 +159,18 @@ def supervised(model, task: Task, data_dir, protocol: str, options: EvalOptions)
     """A probe or fine-tuning run over the task's folds (mean over folds) or its train/test split."""
     if task.kind == RETRIEVAL:
         raise NotApplicableError(f"{task.title} is a retrieval benchmark; only the zero-shot protocol applies to it.")
-    per_fold, clips, failed = {}, 0, 0
-    for name, train, test in train_test_pairs(task, data_dir):
-        train_embedded, test_embedded = embed_examples(model, train, options), embed_examples(model, test, options)
+    pairs = train_test_pairs(task, data_dir)
+    every_clip = list({e.path: e for _, train, test in pairs for e in train + test}.values())
+    embedded = embed_examples(model, every_clip, options)  # once: the folds share the vectors
+    per_fold, clips = {}, 0
+    for name, train, test in pairs:
+        train_embedded, test_embedded = _subset(embedded, train), _subset(embedded, test)
+        if not train_embedded.examples or not test_embedded.examples:
+            raise DatasetLayoutError(f"{task.title}: fold/split {name!r} leaves no clip to train or test on.")
         per_fold[name] = _fit_and_score(model, task, protocol, train_embedded, test_embedded, options)
         clips += len(test_embedded.examples)
-        failed += len(test_embedded.failures)
     return {"metric": metric_name(task), "value": float(np.mean(list(per_fold.values()))), "folds": per_fold,
-            "clips": clips, "failed": failed, "epochs": options.epochs}
+            "clips": clips, "failed": len(embedded.failures), "epochs": options.epochs}
 
 
 def zero_shot_examples(task: Task, data_dir) -> list[Example]:
