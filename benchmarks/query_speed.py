@@ -38,17 +38,20 @@ def random_units(rng, n, dim):
 def fill(store, rng, total, dim, per_file):
     """Write `total` segments in files of `per_file`; returns all vectors in segment-id order."""
     chunks = []
-    with store.batch():
-        for number in range(0, total, per_file):
-            count = min(per_file, total - number)
-            vectors = random_units(rng, count, dim)
-            starts = np.arange(count, dtype=float)
-            store.put_file({"path": f"/bench/{number // per_file:07d}.wav", "size": 1, "mtime": 0.0,
-                            "content_hash": str(number), "duration": float(count), "sample_rate": 48000,
-                            "channels": 1, "format": "WAV"}, starts, starts + 1.0, vectors,
-                           vectors.mean(axis=0))
-            chunks.append(vectors)
+    for first in range(0, total, per_file * 200):  # 200 files per transaction, as indexing does
+        with store.batch():
+            for number in range(first, min(total, first + per_file * 200), per_file):
+                chunks.append(write_file(store, rng, number, min(per_file, total - number), dim, per_file))
     return np.concatenate(chunks)
+
+
+def write_file(store, rng, number, count, dim, per_file):
+    vectors = random_units(rng, count, dim)
+    starts = np.arange(count, dtype=float)
+    store.put_file({"path": f"/bench/{number // per_file:07d}.wav", "size": 1, "mtime": 0.0,
+                    "content_hash": str(number), "duration": float(count), "sample_rate": 48000,
+                    "channels": 1, "format": "WAV"}, starts, starts + 1.0, vectors, vectors.mean(axis=0))
+    return vectors
 
 
 def latencies(store, queries, k):
