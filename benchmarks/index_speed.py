@@ -1,0 +1,194 @@
+"""Indexing speed: audio-seconds indexed per wall-second, against the model's own forward speed.
+
+    python benchmarks/index_speed.py --model tiny --minutes 20
+    python benchmarks/index_speed.py --model hf:laion/clap-htsat-unfused --minutes 10 --workers 2 --batch-size 16
+    python benchmarks/index_speed.py --model tiny --long-file-hours 3      # peak RSS while indexing one 3-hour file
+
+1. Writes a library of mixed formats (wav, flac, ogg, mp3, aiff), rates (8-48 kHz), channel counts
+   (1-2) and lengths (2 s to 2 min) totalling --minutes of audio (tones, chirps, noise).
+2. Indexes it with `Library.index` (the model is loaded beforehand and not timed) and counts the
+   windows the model embedded.
+3. Runs the same model on the same number of pre-decoded windows in batches of --batch-size: the
+   pure forward throughput, with no decoding, resampling, windowing or storing.
+4. Prints both in windows/s and audio-s/s, their ratio (pipeline efficiency; 1.0 = the pipeline
+   costs nothing beyond the model), and the peak RSS of the process.
+
+`--model tiny` builds the test-only tiny model from tests/tiny_model.py (no weights needed); it
+measures the pipeline's overhead against a very fast model, which is the hard case for the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+FORMATS = [(".wav", 16000, 1), (".flac", 44100, 2), (".ogg", 22050, 1), (".mp3", 48000, 2), (".aiff", 8000, 1)]
+LENGTHS = [2.0, 7.0, 15.0, 30.0, 60.0, 120.0]
+
+
+def load(name: str, device: str | None):
+    if name == "tiny":
+        from tests.tiny_model import load_tiny, write_tiny_text_model
+
+        return load_tiny(write_tiny_text_model(Path(tempfile.mkdtemp()) / "tiny-text"))
+    from clapsearch import load_model
+
+    return load_model(name, device=device)
+
+
+def signal(kind: int, seconds: float, rate: int, channels: int, seed: int) -> np.ndarray:
+    from tests.audio_gen import chirp, noise, tone
+
+    if kind == 0:
+        return tone(110 * (1 + seed % 12), seconds, rate, channels)
+    if kind == 1:
+        return chirp(80, min(8000, rate / 2.5), seconds, rate, channels)
+    return noise(seconds, rate, channels, seed=seed)
+
+
+def write_library(root: Path, minutes: float) -> tuple[int, float]:
+    from tests.audio_gen import write_audio
+
+    total, count = 0.0, 0
+    while total < minutes * 60:
+        ext, rate, channels = FORMATS[count % len(FORMATS)]
+        seconds = min(LENGTHS[count % len(LENGTHS)], minutes * 60 - total + 1.0)
+        write_audio(root / f"{count:04d}{ext}", signal(count % 3, seconds, rate, channels, count), rate)
+        total += seconds
+        count += 1
+    return count, total
+
+
+def write_long_file(path: Path, hours: float, rate: int = 44100) -> float:
+    """A long stereo FLAC written block by block (bounded memory)."""
+    import soundfile
+
+    block = 60.0
+    written = 0.0
+    with soundfile.SoundFile(path, "w", rate, 2, format="FLAC", subtype="PCM_16") as f:
+        while written < hours * 3600:
+            seconds = min(block, hours * 3600 - written)
+            f.write(signal(int(written / block) % 3, seconds, rate, 2, int(written)))
+            written += seconds
+    return written
+
+
+class WindowCounter:
+    """The model, counting the windows it embeds (padding rows of the last batch included)."""
+
+    def __init__(self, model):
+        self.inner, self.windows, self.calls = model, 0, 0
+        for key in ("name", "dim", "fingerprint", "sample_rate", "window_seconds", "logit_scale"):
+            setattr(self, key, getattr(model, key))
+
+    def embed_audio(self, waves):
+        self.windows += len(waves)
+        self.calls += 1
+        return self.inner.embed_audio(waves)
+
+    def embed_text(self, texts):
+        return self.inner.embed_text(texts)
+
+
+def forward_throughput(model, root: Path, batch_size: int, n_batches: int) -> float:
+    """Windows per second of model.embed_audio alone, on real windows decoded beforehand."""
+    import torch
+
+    from clapsearch.audio.pipeline import embed_files  # noqa: F401  (same import cost as the pipeline)
+    from clapsearch.audio.decode import load_mono
+    from clapsearch.models.base import window_samples
+
+    window = window_samples(model)
+    clips = [load_mono(p, model.sample_rate, 0.0, model.window_seconds) for p in sorted(root.iterdir())[:batch_size]]
+    batch = np.zeros((batch_size, window), np.float32)
+    for i in range(batch_size):
+        clip = clips[i % len(clips)]
+        batch[i, : len(clip)] = clip
+    waves = torch.from_numpy(batch)
+    for _ in range(2):  # warm-up
+        model.embed_audio(waves)
+    started = time.perf_counter()
+    for _ in range(n_batches):
+        model.embed_audio(waves)
+    return n_batches * batch_size / (time.perf_counter() - started)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_library(args, model) -> None:
+    from clapsearch.api import Library
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "lib"
+        root.mkdir()
+        started = time.perf_counter()
+        files, seconds = write_library(root, args.minutes)
+        print(f"library: {files} files, {seconds / 60:.1f} min of audio, written in {time.perf_counter() - started:.1f} s")
+        counter = WindowCounter(model)
+        summary = Library(db=Path(tmp) / "index.db", model=counter).index(
+            [root], batch_size=args.batch_size, workers=args.workers)
+        assert not summary.failed, summary.failed
+        index_wps = counter.windows / summary.wall_seconds
+        hop = model.window_seconds / 2
+        print(f"index:   {summary.indexed} files, {summary.audio_seconds:.0f} audio-s in {summary.wall_seconds:.2f} s "
+              f"= {summary.audio_seconds / summary.wall_seconds:.1f} audio-s/s; "
+              f"{counter.windows} windows ({counter.calls} calls) = {index_wps:.1f} windows/s")
+        forward_wps = forward_throughput(model, root, args.batch_size, max(3, counter.calls))
+        print(f"forward: {forward_wps:.1f} windows/s = {forward_wps * hop:.1f} audio-s/s at the default hop "
+              f"({hop:g} s); batch size {args.batch_size}")
+        print(f"pipeline efficiency (index windows/s / forward windows/s): {index_wps / forward_wps:.3f}")
+        print(f"peak RSS: {peak_rss_mib():.0f} MiB")
+
+
+def run_long_file(args, model) -> None:
+    from clapsearch.api import Library
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.flac"
+        started = time.perf_counter()
+        seconds = write_long_file(path, args.long_file_hours)
+        size = os.path.getsize(path) / 2**20
+        print(f"long file: {seconds / 3600:.2f} h, 44.1 kHz stereo FLAC, {size:.0f} MiB, written in "
+              f"{time.perf_counter() - started:.0f} s; peak RSS before indexing: {peak_rss_mib():.0f} MiB")
+        summary = Library(db=Path(tmp) / "index.db", model=model).index(
+            [path], batch_size=args.batch_size, workers=args.workers)
+        assert summary.indexed == 1, summary.failed
+        print(f"indexed {summary.audio_seconds:.0f} audio-s in {summary.wall_seconds:.1f} s "
+              f"({summary.audio_seconds / summary.wall_seconds:.0f} audio-s/s); peak RSS: {peak_rss_mib():.0f} MiB")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny", help="a model name, or `tiny` for the test-only model")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--minutes", type=float, default=20.0, help="audio in the generated library")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--long-file-hours", type=float, default=None,
+                        help="instead, index one generated file this long and report peak RSS")
+    args = parser.parse_args(argv)
+    model = load(args.model, args.device)
+    import torch
+
+    print(f"model {args.model}: dim {model.dim}, {model.sample_rate} Hz, {model.window_seconds} s windows; "
+          f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs")
+    if args.long_file_hours:
+        run_long_file(args, model)
+    else:
+        run_library(args, model)
+
+
+if __name__ == "__main__":
+    main()
