@@ -277,6 +277,14 @@ def test_audiocaps_groups_captions_and_skips_missing_audio(tmp_path, caplog):
         task.load(root, split="val")
 
 
+def test_audiocaps_as_aac_datasets_downloads_it(tmp_path):
+    root = tmp_path / "AUDIOCAPS"
+    write(root / "test.csv", "audiocap_id,youtube_id,start_time,caption\n103549,7fmOlUlwoNg,20,A dog barks\n")
+    wav(root / "audio_32000Hz" / "test" / "7fmOlUlwoNg_20.flac")
+    (example,) = get_task("audiocaps").load(root)
+    assert example.path.endswith("audio_32000Hz/test/7fmOlUlwoNg_20.flac") and example.captions == ("A dog barks",)
+
+
 def test_clotho_five_captions_per_clip(tmp_path):
     root = tmp_path / "clotho"
     captions = ",".join(f"caption_{i}" for i in range(1, 6))

@@ -3,7 +3,8 @@
 Layout as distributed (github.com/cdjkim/audiocaps, `dataset/`): `train.csv`, `val.csv`, `test.csv`
 with the columns audiocap_id, youtube_id, start_time, caption (one row per caption; test and val
 clips have 5 captions, train clips 1). The audio is not distributed: each user downloads the
-10-s YouTube excerpts. We look for them under `audio/<split>/`, `<split>/` or `audio/`, named
+10-s YouTube excerpts. We look for them under `audio/<split>/`, `<split>/`, `audio_*/<split>/`
+(aac-datasets writes `audio_32000Hz/<split>/<youtube_id>_<start_time>.flac`) or `audio/`, named
 `<youtube_id>`, `Y<youtube_id>`, `<youtube_id>_<start_time>` or `<audiocap_id>` with any audio
 extension. Clips whose audio is missing (removed videos are common) are skipped with a warning.
 """
@@ -32,7 +33,7 @@ def find_csv(root: Path, split: str) -> Path:
 def audio_index(root: Path, split: str) -> dict[str, Path]:
     """File stem -> path for every audio file in the candidate folders of `split`."""
     index: dict[str, Path] = {}
-    for directory in (root / "audio" / split, root / split, root / "audio"):
+    for directory in (root / "audio" / split, root / split, *sorted(root.glob(f"audio_*/{split}")), root / "audio"):
         if directory.is_dir():
             for path in sorted(directory.iterdir()):
                 if path.suffix.lower() in AUDIO_EXTENSIONS:
