@@ -222,8 +222,28 @@ def test_migrations_applied_once(tmp_path, rng):
         add_file(store, rng, "/m.wav")
         store.close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT name FROM _migrations").fetchall() == [("m001_initial",)]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT name FROM _migrations ORDER BY name").fetchall() == \
+        [("m001_initial",), ("m002_files_filter_index",)]
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+
+
+def test_older_database_is_upgraded_on_open(tmp_path, rng):
+    from clapsearch.store import migrations
+
+    path = tmp_path / "old.db"
+    db = Store(path)._connect()
+    with db.atomic():
+        db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        migrations.m001_initial(db)
+        db.execute("INSERT INTO _migrations(name, applied_at) VALUES ('m001_initial', 'then')")
+    db.close()
+    store = Store(path)
+    bind(store)
+    add_file(store, rng, "/old.wav")
+    assert store.stats()["schema_version"] == 2
+    store.close()
+    names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert "files_filter" in names
 
 
 def test_text_cache_and_labels(store, rng):

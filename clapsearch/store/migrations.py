@@ -43,7 +43,12 @@ def m001_initial(db) -> None:
                [uuid.uuid4().hex])
 
 
-MIGRATIONS = [m001_initial]
+def m002_files_filter_index(db) -> None:
+    # Covers the search filters and stats, so they never read the rows' pooled-vector blobs.
+    db.execute("CREATE INDEX files_filter ON files(status, duration, path)")
+
+
+MIGRATIONS = [m001_initial, m002_files_filter_index]
 
 
 def pending(db) -> list:

@@ -45,10 +45,11 @@ def filter_sql(filters: Filters | None) -> tuple[str, list]:
 
 def allowed_segment_ids(db, filters: Filters) -> np.ndarray:
     where, params = filter_sql(filters)
-    rows = db.execute(
-        f"SELECT s.id FROM segments s JOIN files f ON f.id = s.file_id WHERE {where} ORDER BY s.id",
-        params).fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    # Sorted in numpy, not SQL: ORDER BY s.id would walk the table's vector pages instead of
+    # the small covering index on segments(file_id).
+    rows = db.execute(f"SELECT s.id FROM files f JOIN segments s ON s.file_id = f.id WHERE {where}",
+                      params).fetchall()
+    return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
 
 
 def resolve_segments(db, ids) -> dict[int, tuple]:
