@@ -25,7 +25,8 @@ def test_one_epoch_writes_log_config_and_checkpoint(tmp_path, tiny_text_dir):
     assert [s["step"] for s in steps] == list(range(1, 7))  # 24 clips / batch 4
     assert all(s["loss"] > 0 and 1 / 100 <= s["temperature"] <= 1 for s in steps)
     val = read_log(run_dir, "val")
-    assert len(val) == 1 and {"t2a_R@1", "t2a_R@10", "a2t_R@1", "a2t_R@10", "zero_shot_accuracy"} <= set(val[0])
+    assert [v["step"] for v in val] == [0, 6]  # untrained baseline, then the end of the epoch
+    assert {"t2a_R@1", "t2a_R@10", "a2t_R@1", "a2t_R@10", "zero_shot_accuracy"} <= set(val[1])
     assert json.loads((run_dir / "config.json").read_text())["batch_size"] == 4
     assert latest_checkpoint(run_dir).name == "step_00000006"
 

@@ -98,6 +98,8 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every_steps: int = 10
     validate: bool = True
+    validate_at_start: bool = True  # also log the untrained model's validation (step 0)
+    text_cache_size: int = 100_000  # captions whose frozen-text-tower output is kept (0: none)
     # Extra tower builders, kind -> "module:function", registered before the model is built.
     audio_towers: dict[str, str] = field(default_factory=dict)
 
@@ -122,8 +124,22 @@ def _build(cls, data):
     kwargs = {}
     for name, value in data.items():
         nested = _dataclass_of(fields[name].type)
-        kwargs[name] = _build(nested, value) if nested is not None and value is not None else value
+        if nested is not None and value is not None:
+            value = _build(nested, value)
+        kwargs[name] = _coerce_number(fields[name].type, value, name)
     return cls(**kwargs)
+
+
+def _coerce_number(annotation, value, name: str):
+    """YAML reads `3e-4` as a string (it wants `3.0e-4`): accept it where a number is expected."""
+    wanted = str(annotation).replace(" ", "").split("|")
+    if isinstance(value, str) and ("float" in wanted or "int" in wanted):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"Option {name!r} must be a number, got {value!r}.") from None
+        return int(number) if "float" not in wanted and number.is_integer() else number
+    return value
 
 
 _NESTED = {c.__name__: c for c in (ClapConfig, InitConfig, FreezeConfig, AugmentConfig, SyntheticConfig,

@@ -62,6 +62,17 @@ class JsonlLog:
         print(shown, flush=True)
 
 
+def expand(path) -> str:
+    """${VAR} in a recipe path comes from the environment; an unset one is an error, not a path."""
+    import os
+
+    expanded = os.path.expandvars(str(path))
+    if "${" in expanded or expanded.startswith("$"):
+        raise ValueError(f"The recipe path {str(path)!r} names an environment variable that is not set; "
+                         "set it or override the path with --set.")
+    return expanded
+
+
 def split_entries(config: TrainConfig, run_dir: Path, env: DistEnv):
     """(train entries, validation entries) from the recipe's manifests or its synthetic set."""
     train_files, val_files = list(config.data.train), list(config.data.val)
@@ -73,6 +84,7 @@ def split_entries(config: TrainConfig, run_dir: Path, env: DistEnv):
             generate(target, config.model.sample_rate, config.data.synthetic)
         barrier(env)
         train_files, val_files = [target / "train.jsonl"], [target / "val.jsonl"]
+    train_files, val_files = [expand(p) for p in train_files], [expand(p) for p in val_files]
     train, val = [], []
     for path in train_files:
         for entry in read_manifest(path):
@@ -96,7 +108,7 @@ class Trainer:
         if env.distributed and env.device.type == "cuda" and config.sync_batchnorm:
             self.clap = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.clap)
         self.clap.to(env.device)
-        self.trainable = TrainableClap(self.clap)
+        self.trainable = TrainableClap(self.clap, config.text_cache_size)
         self.model = wrap_ddp(self.trainable, env)
         self.optimizer = make_optimizer(self.clap, config.optim)
         dataset = ClipDataset(self.train_entries, config.model.sample_rate, config.model.window_seconds,
@@ -148,11 +160,10 @@ class Trainer:
 
     def micro_step(self, batch: dict, sync: bool) -> float:
         waves = batch["waves"].to(self.env.device, non_blocking=True)
-        tokens = self.clap.tokenize(batch["captions"], device=self.env.device)
         no_sync = self.model.no_sync if (self.env.distributed and not sync) else nullcontext
         with no_sync():
             with self.autocast():
-                audio, text, scale = self.model(waves, tokens)
+                audio, text, scale = self.model(waves, batch["captions"])
             loss = contrastive_loss(audio, text, scale, self.env.rank, self.env.world_size)
             (loss / self.config.grad_accum).backward()
         return float(loss.detach())
@@ -215,6 +226,8 @@ class Trainer:
         barrier(self.env)
 
     def fit(self) -> None:
+        if self.step == 0 and self.config.validate_at_start:
+            self.validate()  # the untrained baseline: what the run improves on
         self.model.train()
         while self.epoch < self.config.epochs and self.step < self.total_steps:
             finished = self.run_epoch()

@@ -7,6 +7,8 @@ called from its forward under no_grad and stay in eval mode (no dropout, fixed B
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -35,8 +37,9 @@ def build_model(config) -> Clap:
     torch.manual_seed(config.seed)
     model = Clap(config.model, load_pretrained_text=config.init.load_pretrained_text)
     if config.init.audio_tower:
-        state = clean_state_dict(read_state_dict(config.init.audio_tower, key=config.init.audio_tower_key))
-        load_into(model.audio_encoder.base, state, source=config.init.audio_tower)
+        path = os.path.expandvars(config.init.audio_tower)
+        state = clean_state_dict(read_state_dict(path, key=config.init.audio_tower_key))
+        load_into(model.audio_encoder.base, state, source=path)
     if config.init.model_dir:
         from clapsearch.models.exported import build_from_dir
 
@@ -72,9 +75,12 @@ def is_trainable(module: nn.Module) -> bool:
 class TrainableClap(nn.Module):
     """forward(waves, tokens) -> (audio features, text features, scale), all trainable parts inside."""
 
-    def __init__(self, clap: Clap):
+    def __init__(self, clap: Clap, text_cache_size: int = 0):
         super().__init__()
         object.__setattr__(self, "clap", clap)  # deliberately not a registered submodule
+        # A frozen text tower maps a caption to the same vector every time (eval mode), so its
+        # output is kept per caption string: captions repeat every epoch.
+        self.text_cache = FrozenTextCache(text_cache_size) if not is_trainable(clap.caption_encoder.base) else None
         self.parts = nn.ModuleDict({field: clap.get_submodule(path) for field, path in PARTS.items()
                                     if is_trainable(clap.get_submodule(path))})
         if clap.logit_scale.requires_grad:
@@ -90,17 +96,41 @@ class TrainableClap(nn.Module):
                 self.clap.get_submodule(path).eval()
         return self
 
-    def forward(self, waves: torch.Tensor, tokens: dict[str, torch.Tensor]):
+    def forward(self, waves: torch.Tensor, captions: list[str]):
         clap = self.clap
         with torch.set_grad_enabled(torch.is_grad_enabled() and "audio_tower" in self.parts):
             audio_hidden = clap.audio_encoder.base(waves)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and "text_tower" in self.parts):
-            mask = tokens["attention_mask"]
-            hidden = clap.caption_encoder.base(input_ids=tokens["input_ids"], attention_mask=mask).last_hidden_state
-            text_hidden = pool(hidden, mask, clap.caption_encoder.pooling)
+        text_hidden = self.text_hidden(captions, waves.device)
         audio = F.normalize(clap.audio_encoder.projection(audio_hidden).float(), dim=-1)
         text = F.normalize(clap.caption_encoder.projection(text_hidden).float(), dim=-1)
         return audio, text, clap.scale()
+
+    def text_hidden(self, captions: list[str], device) -> torch.Tensor:
+        """(B, hidden) pooled text-tower outputs (cached per caption when the tower is frozen)."""
+        if self.text_cache is not None:
+            return self.text_cache.lookup(captions, lambda missing: self._run_text_tower(missing, device))
+        return self._run_text_tower(captions, device)
+
+    def _run_text_tower(self, captions: list[str], device) -> torch.Tensor:
+        encoder = self.clap.caption_encoder
+        tokens = encoder.tokenize(captions, device=device)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and "text_tower" in self.parts):
+            hidden = encoder.base(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])
+            return pool(hidden.last_hidden_state, tokens["attention_mask"], encoder.pooling)
+
+
+class FrozenTextCache:
+    """caption -> pooled output of a frozen text tower, up to `size` captions (0: no cache)."""
+
+    def __init__(self, size: int):
+        self.size, self.table = size, {}
+
+    def lookup(self, captions: list[str], compute) -> torch.Tensor:
+        missing = list(dict.fromkeys(c for c in captions if c not in self.table))
+        fresh = dict(zip(missing, compute(missing).detach())) if missing else {}
+        if len(self.table) < self.size:
+            self.table.update(fresh)
+        return torch.stack([self.table[c] if c in self.table else fresh[c] for c in captions])
 
 
 def make_optimizer(model: Clap, optim) -> torch.optim.Optimizer:
