@@ -46,7 +46,7 @@ def program_material(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
 
 
 def throughput(seconds: float, repeats: int) -> list[dict]:
-    from clapsearch.audio.decode import read_blocks
+    from clapsearch.audio.decode import load_mono, read_blocks
     from tests.audio_gen import write_audio
 
     rows = []
@@ -54,6 +54,7 @@ def throughput(seconds: float, repeats: int) -> list[dict]:
         for name, (extension, sr) in SOURCES.items():
             path = write_audio(Path(folder) / f"source{extension}", program_material(seconds, sr), sr)
             for target in TARGETS:
+                load_mono(path, target, 0.0, 0.1)  # warm up: torch import, resampling kernel
                 best = float("inf")
                 for _ in range(repeats):
                     start = time.perf_counter()

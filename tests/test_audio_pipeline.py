@@ -119,6 +119,37 @@ def test_progress_reports_audio_and_every_finished_file(tiny_model, library):
     assert sum(e.audio_seconds for e in events) == pytest.approx(total, abs=0.1)
 
 
+def test_a_file_failing_partway_drops_its_windows_and_the_run_goes_on(tiny_model, tmp_path, monkeypatch):
+    from clapsearch.audio import decode
+
+    monkeypatch.setattr(decode, "READ_SAMPLES", 4096)  # so the decoder fails after a 30 s block
+    monkeypatch.setattr(pipeline, "CHUNK_SAMPLES", 4 * 16000)  # whose windows are sent 4 at a time
+    whole = write_audio(tmp_path / "whole.flac", noise(90.0, 8000), 8000).read_bytes()
+    (tmp_path / "cut.flac").write_bytes(whole[: len(whole) * 2 // 3])
+    good = write_audio(tmp_path / "good.wav", tone(440, 3.0, 16000), 16000)
+    paths = [str(tmp_path / "cut.flac"), str(good)]
+    events = []
+    results = run(tiny_model, paths, batch_size=64, workers=1, progress=events.append)
+    assert "truncated or corrupt" in results[paths[0]].error
+    failed_at = next(i for i, e in enumerate(events) if e.failed)
+    assert sum(e.audio_seconds for e in events[:failed_at]) >= 30  # windows were sent, then dropped
+    assert len(results[paths[1]].starts) == 5
+
+
+def test_no_paths_no_results(tiny_model):
+    assert run(tiny_model, []) == {}
+    assert no_decoder_threads()
+
+
+def test_bytes_paths_are_reported_as_text(tiny_model, tmp_path):
+    import os
+
+    name = os.fsencode(tmp_path) + b"/caf\xe9 bark.wav"
+    write_audio(name, tone(440, 1.0, 16000), 16000)
+    [result] = run(tiny_model, [name]).values()
+    assert isinstance(result, FileEmbedding) and result.path == os.fsdecode(name)
+
+
 def test_stopping_early_leaves_no_threads(tiny_model, library):
     good, _ = library
     results = embed_files(tiny_model, good * 5, workers=3, batch_size=2)

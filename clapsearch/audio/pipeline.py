@@ -16,6 +16,7 @@ workers. (A different batch size can change the last float bit inside the model'
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -200,7 +201,7 @@ class _Decoders:
             return
 
     def _decode(self, file_no: int, path) -> None:
-        name = str(path)
+        name = os.fsdecode(path)  # str, bytes (non-UTF-8 names) or Path
         try:
             self._put(_Started(file_no, name, probe(path)))
             self._send_windows(file_no, path)
