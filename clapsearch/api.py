@@ -291,7 +291,6 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
         for source, found in plan.copied:
             _copy_file(store, source, found)
         store.delete_files([record.id for record in plan.deleted])
-    store.flush()
     summary.skipped = plan.unchanged + len(plan.touched)
     summary.moved = len(plan.moved) + len(plan.copied)
     summary.removed = len(plan.deleted)
