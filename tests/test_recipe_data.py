@@ -145,3 +145,37 @@ def test_gm_tables_cover_every_program_and_drum_note():
     assert sorted(gm.DRUMS) == list(range(35, 82))
     assert gm.note_name(60) == "C4" and gm.note_name(66) == "F sharp 4"
     assert gm.loudness(40) == "soft" and gm.loudness(110) == "loud"
+
+
+def test_run_together_words_split_with_a_word_list():
+    words = frozenset({"break", "glass", "alien", "machinery", "attack", "wind", "howling"})
+    assert describe("breakglass", None, words) == "break glass"
+    assert describe("alienmachinery_loop2", None, words) == "alien machinery loop"
+    assert describe("grnli", None, words) == ""
+    assert describe("archmage_attack22", None, words) == "wizard attack"
+
+
+def test_ocg_reader_round_trips_nested_groups(tmp_path):
+    from training.recipes.default.data.archives import extract_ocg_audio
+    from training.recipes.default.data.ocg import build_group, compress, decompress, scramble, walk
+
+    assert scramble(scramble(b"RedWolf Design")) == b"RedWolf Design"
+    group = build_group({"Bark1.wav": b"RIFF-dog", "Animals.ocg": {"Wipf.ocg": {"Squeak.ogg": b"OggS"}},
+                         "authors.txt": b"someone"})
+    packed = compress(group)
+    assert packed[:2] == b"\x1e\x8c"
+    members = {m.name: m.data for m in walk(decompress(packed))}
+    assert members == {"Bark1.wav": b"RIFF-dog", "Animals.ocg/Wipf.ocg/Squeak.ogg": b"OggS", "authors.txt": b"someone"}
+    archive = tmp_path / "Sound.ocg"
+    archive.write_bytes(packed)
+    assert extract_ocg_audio(archive, tmp_path / "out") == 2
+    assert (tmp_path / "out/Animals.ocg/Wipf.ocg/Squeak.ogg").read_bytes() == b"OggS"
+
+
+def test_ocg_reader_rejects_other_files():
+    import pytest
+
+    from training.recipes.default.data.ocg import walk
+
+    with pytest.raises(ValueError):
+        list(walk(b"\0" * 300))

@@ -46,3 +46,36 @@ def unpack_zips(pattern: str):
                 done.write_text("ok\n")
 
     return prepare
+
+
+def extract_ocg_audio(archive: Path, target: Path) -> int:
+    """Extract the audio members of an OpenClonk .ocg group (see ocg.py) into target."""
+    from .ocg import read_ocg
+
+    count = 0
+    for member in read_ocg(archive):
+        name = PurePosixPath(member.name)
+        if name.suffix.lower() not in AUDIO_SUFFIXES or ".." in name.parts:
+            continue
+        out = target.joinpath(*name.parts)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(member.data)
+        count += 1
+    return count
+
+
+def unpack_ocgs(pattern: str):
+    """A prepare step: extract the audio of every .ocg group file matching pattern."""
+
+    def prepare(package_root: Path, cache_dir: Path) -> None:
+        for archive in sorted(package_root.rglob(pattern)):
+            if "_archives" in archive.parts or not archive.is_file():
+                continue
+            target = package_root / "_archives" / archive.name
+            done = target / ".extracted"
+            if not done.exists():
+                target.mkdir(parents=True, exist_ok=True)
+                extract_ocg_audio(archive, target)
+                done.write_text("ok\n")
+
+    return prepare

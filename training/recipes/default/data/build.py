@@ -94,6 +94,11 @@ def build_all(cache_dir: Path | None = None, sources: list[str] | None = None, j
 
     A source that fails is reported and left out; the others still merge.
     """
+    from .captions import WORD_LIST, english_words
+
+    if english_words() is None:
+        raise RuntimeError(f"The caption rules need an English word list at {WORD_LIST}; "
+                           "install it with `apt-get install wamerican`.")
     cache_dir = Path(cache_dir or default_cache())
     names = sources or all_source_names()
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:

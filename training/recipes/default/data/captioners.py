@@ -52,7 +52,8 @@ def _drumkit_names(kit_dir: Path) -> dict[str, str]:
 def drum_sample(rel: PurePosixPath, root: Path) -> Caption | None:
     """Hydrogen kits: the instrument name from drumkit.xml, else the file name."""
     name = _drumkit_names(root / rel.parts[0]).get(rel.name, rel.stem)
-    description = cap.describe(name) or cap.describe(rel.stem)
+    words = cap.english_words()
+    description = cap.describe(name, None, words) or cap.describe(rel.stem, None, words)
     if not description:
         return None
     captions = [f"a {description} hit", f"the sound of a {description}", f"{description}, drum kit sample",

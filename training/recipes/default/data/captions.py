@@ -8,6 +8,10 @@ file stem):
 3. replace tokens found in ``names.EXPANSIONS`` (may expand or drop);
 4. drop ``names.STOPWORDS``, tokens of one or two letters not in the
    dictionary, and code-like tokens (no vowel, or letters mixed with digits);
+   when an English word list is given (the recipe uses Debian's
+   ``wamerican``, /usr/share/dict/words), also drop tokens that are not
+   English words, except run-together words that split into two or three
+   English words of 3+ letters ("breakglass" -> "break glass");
 5. drop a word that repeats the word before it.
 The file stem gives the description; folder names give context. A clip whose
 description ends up empty is dropped by the caller (counted).
@@ -16,6 +20,8 @@ description ends up empty is dropped by the caller (counted).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from .names import EXPANSIONS, JOINS, PITCH_WORDS, STOPWORDS
 
@@ -51,7 +57,42 @@ def join_pairs(raw: list[str]) -> list[str]:
     return joined
 
 
-def clean_tokens(raw: list[str], extra: dict[str, str] | None = None) -> list[str]:
+WORD_LIST = Path("/usr/share/dict/words")
+
+
+@lru_cache(maxsize=1)
+def english_words(path: Path = WORD_LIST) -> frozenset[str] | None:
+    """Lower-case common words of a system word list (proper nouns left out), or None."""
+    if not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8", errors="replace").split()
+    return frozenset(w for w in lines if w.isalpha() and w.islower() and w.isascii())
+
+
+def split_compound(token: str, words: frozenset[str], parts: int = 3) -> list[str] | None:
+    """Split a run-together token into at most `parts` words of 3+ letters; longest first piece wins."""
+    if token in words and len(token) >= 3:
+        return [token]
+    if parts <= 1:
+        return None
+    for cut in range(len(token) - 3, 2, -1):
+        head = token[:cut]
+        if head in words:
+            rest = split_compound(token[cut:], words, parts - 1)
+            if rest:
+                return [head, *rest]
+    return None
+
+
+def _english(token: str, words: frozenset[str] | None) -> str | None:
+    if words is None:
+        return token
+    pieces = split_compound(token, words)
+    return " ".join(pieces) if pieces else None
+
+
+def clean_tokens(raw: list[str], extra: dict[str, str] | None = None,
+                 vocabulary: frozenset[str] | None = None) -> list[str]:
     """Apply rules 2-5 to raw tokens; returns meaningful words."""
     table = {**EXPANSIONS, **(extra or {})}
     raw = join_pairs(raw)
@@ -64,16 +105,18 @@ def clean_tokens(raw: list[str], extra: dict[str, str] | None = None) -> list[st
         elif token in STOPWORDS or len(token) <= 2 or _is_code(token):
             continue
         else:
-            replacement = token
+            replacement = _english(token, vocabulary)
+            if replacement is None:
+                continue
         for word in replacement.split():
             if word and (not words or words[-1] != word):
                 words.append(word)
     return words
 
 
-def describe(name: str, extra: dict[str, str] | None = None) -> str:
+def describe(name: str, extra: dict[str, str] | None = None, words: frozenset[str] | None = None) -> str:
     """A phrase of meaningful words from one name ("EE_Kick_Low_2" -> "kick drum")."""
-    return " ".join(clean_tokens(split_name(name), extra))
+    return " ".join(clean_tokens(split_name(name), extra, words))
 
 
 def phrasings(description: str, context: str = "") -> list[str]:
@@ -81,7 +124,7 @@ def phrasings(description: str, context: str = "") -> list[str]:
     captions = [f"the sound of {description}", f"a recording of {description}", description,
                 f"{description} sound effect"]
     if context and context not in description:
-        captions += [f"{description}, {context}", f"a {context} sound: {description}"]
+        captions += [f"{description}, {context}", f"{context}: {description}"]
     return _unique(captions)
 
 

@@ -53,10 +53,11 @@ class FileSource:
 
 def default_caption(rel: PurePosixPath, extra: dict[str, str], context: str = "") -> Caption | None:
     """Description from the file stem; context from the folders (and the source's context)."""
-    description = cap.describe(rel.stem, extra)
+    words = cap.english_words()
+    description = cap.describe(rel.stem, extra, words)
     if not description:
         return None
-    folders = " ".join(w for part in rel.parent.parts for w in [cap.describe(part, extra)] if w)
+    folders = " ".join(w for part in rel.parent.parts for w in [cap.describe(part, extra, words)] if w)
     where = ", ".join(x for x in (folders, context) if x and x not in description)
     return Caption(cap.phrasings(description, where), [description])
 

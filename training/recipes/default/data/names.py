@@ -28,6 +28,15 @@ EXPANSIONS = {
     "ref": "referee", "crowdooh": "crowd ooh", "crowdboo": "crowd booing", "crowdcheer": "crowd cheering",
     "letsgo": "let's go", "goodidea": "good idea", "ohno": "oh no", "yipee": "yippee",
     "metalbang": "metal bang", "bodyslam": "body slam", "woohoo": "woohoo",
+    # cryptic game names (ufoai, openarena, warzone2100, megaglest, openclonk)
+    "civfemscream": "woman screaming", "civfemdeath": "woman dying", "civmaledeath": "man dying",
+    "femaledeath": "woman dying", "maledeath": "man dying", "archmage": "wizard", "battlemage": "wizard",
+    "pkup": "pickup", "radclik": "radio click", "machgf": "machine gun fire", "vulcanf": "gatling gun fire",
+    "telein": "teleporter", "teleout": "teleporter", "tkethat": "take that", "wanadie": "wanna die",
+    "hadenuf": "had enough", "cmgetit": "come get it", "gmeover": "game over", "surprse": "surprise",
+    "nedpowr": "need power", "wntmore": "want more", "richet": "ricochet", "freroar": "fire roar",
+    "hevlsr": "heavy laser", "plasflm": "plasma flamer", "watr": "water", "gurp": "gurgle",
+    "mehackit": "", "clonk": "person", "steampunk": "", "adventurer": "", "wipf": "small animal",
     "hmm": "hmm", "hm": "hmm", "ow": "ow", "ah": "ah", "uh": "uh", "oh": "oh",
 }
 
@@ -42,7 +51,7 @@ STOPWORDS = {
     "base", "common", "commondata", "techs", "megapack", "factions", "units", "unit", "tilesets",
     "core", "campaigns", "file", "files", "take", "alt", "var", "variant", "short", "long",
     "lo", "hi", "low", "high", "mid", "med", "left", "right", "teefault", "main", "test",
-    "dtox", "tmp", "x", "y", "z", "lr", "rl", "st", "nd", "rd", "th", "ld", "v",
+    "dtox", "tmp", "ocg", "ocd", "x", "y", "z", "lr", "rl", "st", "nd", "rd", "th", "ld", "v",
 }
 
 # "low"/"high" are stopwords on their own but are kept when they qualify a

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from . import captioners
-from .archives import unpack_zips
+from .archives import unpack_ocgs, unpack_zips
 from .filesource import FileSource, default_caption
 
 G = "usr/share/games"
@@ -53,6 +53,16 @@ FILE_SOURCES = [
                prepare=unpack_zips("*.wz")),
     FileSource("openarena-data", "openarena-data", ["_archives/*/sound"], prepare=unpack_zips("*.pk3")),
     FileSource("trigger-rally-data", "trigger-rally-data", ["_archives/*"], prepare=unpack_zips("*.zip")),
+    FileSource("nexuiz-data", "nexuiz-data", ["_archives/*/sound"], prepare=unpack_zips("*.pk3"), license="GPL-2+"),
+    FileSource("openclonk-data", "openclonk-data", ["_archives/Sound.ocg"], prepare=unpack_ocgs("Sound.ocg"),
+               license="CC-BY-3.0"),
+    FileSource("torcs-data", "torcs-data", [f"{G}/torcs/data/sound"]),
+    FileSource("naev-data", "naev-data", ["usr/share/naev/dat/snd/sounds"]),
+    FileSource("widelands-data", "widelands-data", [f"{G}/widelands/data/sound"]),
+    FileSource("supertuxkart-data", "supertuxkart-data", [f"{G}/supertuxkart/data"]),
+    FileSource("redeclipse-data", "redeclipse-data", [f"{G}/redeclipse/data/sounds"]),
+    FileSource("flightgear-data-base", "flightgear-data-base",
+               [f"{G}/flightgear/Sounds", f"{G}/flightgear/Aircraft"], extra={"mk": "", "viii": "", "tcas": ""}),
 ]
 
 BY_NAME = {source.name: source for source in FILE_SOURCES}
