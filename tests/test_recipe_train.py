@@ -130,3 +130,17 @@ def test_clip_windows_pad_short_clips_and_spread_long_ones():
     windows = clip_windows(long, 100, 4)
     assert windows.shape == (4, 100)
     assert windows[0, 0] == 0 and windows[-1, -1] == 999  # first window and the tail window
+
+
+def test_embedding_order_puts_validation_first_caps_sources_and_takes_turns():
+    from training.recipes.default.pipeline import balanced_order
+
+    entries = [SimpleNamespace(source=src, item=f"{src}/{i}", audio=f"{src}{i}.wav", start=None)
+               for src, n in (("big", 50), ("small", 3)) for i in range(n)]
+    splits = ["val" if i % 10 == 0 else "train" for i in range(len(entries))]
+    order = balanced_order(entries, splits, max_train=5, max_val=2)
+    assert all(splits[i] == "val" for i in order[:3]) and len(order) == 3 + 5 + 2
+    train_sources = [entries[i].source for i in order[3:]]
+    assert train_sources[:4] == ["big", "small", "big", "small"]
+    assert order == balanced_order(entries, splits, max_train=5, max_val=2)
+    assert len(balanced_order(entries, splits, None, None)) == len(entries)

@@ -27,6 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="parallel data jobs")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--skip-data", action="store_true", help="use the manifest already in --cache")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="use only clips whose audio features are already cached (a time budget)")
     parser.add_argument("--evaluate-only", action="store_true", help="validate the model in --out; train nothing")
     defaults = TrainSettings()
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -48,14 +50,14 @@ def main(argv=None) -> None:
     from .pipeline import evaluate_exported, run
 
     if args.evaluate_only:
-        print(json.dumps(evaluate_exported(args.cache, args.out, settings), indent=2))
+        print(json.dumps(evaluate_exported(args.cache, args.out, settings, args.cached_only), indent=2))
         return
     manifest = args.cache / "manifest.jsonl"
     if not args.skip_data:
         from .data import build_all
 
         manifest = Path(build_all(args.cache, sources=args.sources, jobs=args.jobs))
-    report = run(manifest, args.cache, args.out, settings)
+    report = run(manifest, args.cache, args.out, settings, args.cached_only)
     print(json.dumps(report["validation"], indent=2))
 
 

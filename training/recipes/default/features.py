@@ -82,7 +82,9 @@ def embed_clips(entries, tower, cache: AudioFeatureCache, sample_rate: int, wind
     import torch
 
     out, pending, skipped = {}, [], 0
-    for entry in entries:
+    for number, entry in enumerate(entries):
+        if number % 200 == 0:
+            log.info("embedding clip %d of %d", number, len(entries))
         key = clip_key(entry)
         cached = cache.get(key)
         if cached is not None:
