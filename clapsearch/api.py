@@ -324,6 +324,10 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
 
 
 def _record(found, digest, info=None) -> dict:
+    from .sync import hash_or_none
+
+    # Hashed here, just after decoding, when the plan did not need it: the file is in the page cache.
+    digest = digest or hash_or_none(found.path)
     record = {"path": found.path, "size": found.size, "mtime": found.mtime, "content_hash": digest}
     if info is not None:
         record.update(duration=info.duration, sample_rate=info.sample_rate, channels=info.channels,

@@ -49,7 +49,7 @@ class Plan:
     touched: list[tuple[object, FoundFile]] = field(default_factory=list)  # (record, file)
     moved: list[tuple[object, FoundFile]] = field(default_factory=list)
     copied: list[tuple[object, FoundFile]] = field(default_factory=list)  # (source record, file)
-    embed: list[tuple[FoundFile, str | None]] = field(default_factory=list)  # (file, content hash if readable)
+    embed: list[tuple[FoundFile, str | None]] = field(default_factory=list)  # (file, content hash if known yet)
     deleted: list[object] = field(default_factory=list)
 
 
@@ -58,13 +58,18 @@ def make_plan(store, scan: ScanResult, workers: int = 2) -> Plan:
     known = {record.path: record for record in store.iter_files()}
     on_disk = {found.path for found in scan.files} | {path for path, _ in scan.broken}
     vanished = {path: r for path, r in known.items() if path not in on_disk and scan.covers(path)}
+    # A moved or copied file keeps its size, so only files with the size of an indexed one can be
+    # twins: the others (every file of a first run) are not hashed here but when they are stored.
+    indexed_sizes = {r.size for r in known.values() if r.status == "indexed"}
     candidates = []
     for found in scan.files:
         record = known.get(found.path)
         if record is not None and record.status == "indexed" and (record.size, record.mtime) == (found.size, found.mtime):
             plan.unchanged += 1
-        else:
+        elif found.size in indexed_sizes:
             candidates.append((found, record))
+        else:
+            plan.embed.append((found, None))
     hashes = _hash_all([found.path for found, _ in candidates], workers)
     for (found, record), digest in zip(candidates, hashes):
         _place(plan, store, found, record, digest, vanished)
@@ -93,17 +98,18 @@ def _place(plan: Plan, store, found: FoundFile, record, digest: str | None, vani
         plan.embed.append((found, digest))
 
 
-def _hash_all(paths: list[str], workers: int) -> list[str | None]:
-    def one(path):
-        try:
-            return content_hash(path)
-        except DecodeError:
-            return None
+def hash_or_none(path) -> str | None:
+    try:
+        return content_hash(path)
+    except DecodeError:
+        return None
 
+
+def _hash_all(paths: list[str], workers: int) -> list[str | None]:
     if len(paths) < 8:
-        return [one(p) for p in paths]
+        return [hash_or_none(p) for p in paths]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, paths))
+        return list(pool.map(hash_or_none, paths))
 
 
 class BatchWriter:

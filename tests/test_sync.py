@@ -151,3 +151,19 @@ def test_hop_is_recorded_and_reused(setup):
         assert store.model_meta()["hop_seconds"] == 0.25
         starts = store.file_vectors(store.get_file(str(paths["sweeps/up.wav"])).id)[0]
     np.testing.assert_allclose(starts[:3], [0.0, 0.25, 0.5])
+
+
+def test_each_file_is_hashed_once_and_unchanged_files_not_at_all(setup, monkeypatch):
+    from clapsearch import sync
+
+    library, model, paths, root = setup
+    hashed = []
+    real = sync.content_hash
+    monkeypatch.setattr(sync, "content_hash", lambda path: hashed.append(path) or real(path))
+    library.index([root])
+    assert sorted(hashed) == sorted(str(p) for p in paths.values())
+    hashed.clear()
+    library.index([root])
+    assert hashed == []
+    with Store(library.db, readonly=True) as store:
+        assert all(r.content_hash == real(r.path) for r in store.iter_files())
