@@ -114,3 +114,27 @@ def test_damaged_faiss_file_is_rebuilt_from_sqlite(tmp_path):
     with open(str(db_path) + ".faiss", "r+b") as handle:
         handle.truncate(100)
     assert_consistent(db_path, rng)
+
+
+@pytest.mark.slow
+def test_readers_see_consistent_results_while_a_writer_works(tmp_path):
+    rng = np.random.default_rng(11)
+    db_path = tmp_path / "index.db"
+    child = start_child("batches", db_path)
+    try:
+        wait_for_line(child, "committed")
+        deadline, searches = time.monotonic() + 3.0, 0
+        while time.monotonic() < deadline:
+            reader = Store(db_path, readonly=True)
+            files = {r.path: r for r in reader.iter_files()}
+            hits = reader.search(unit(rng, 1)[0], k=6)
+            # Never fewer hits than committed files allow; each a committed file, no file twice.
+            assert len(hits) >= min(6, len(files))
+            assert all(reader.get_file(h.path).status == "indexed" for h in hits)
+            assert len({h.file_id for h in hits}) == len(hits)
+            reader.close()
+            searches += 1
+        assert searches > 3
+    finally:
+        child.kill()
+        child.wait()

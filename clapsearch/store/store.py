@@ -496,6 +496,7 @@ class Store:
                 return
             index = self._index_for_writing()
             if index.index is None and index.file_is_current(self._generation(db)):
+                self._unflushed = False
                 return  # nothing loaded, nothing changed: do not read a big file just to rewrite it
             self._synced_index(db, allow_kind_change=True)
             if index.dirty:
