@@ -93,9 +93,11 @@ class Library:
 
         started = time.monotonic()
         found = scan([os.path.expanduser(os.fspath(p)) for p in paths])
+        with Store(self.db, readonly=True) as existing:  # load the model before creating anything
+            recorded = existing.model_meta()
+        model = self.model_for(recorded["name"] if recorded else None)
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
-            model = self.model_for(meta["name"] if meta else None)
             hop = hop_seconds if hop_seconds is not None else (meta["hop_seconds"] if meta else model.window_seconds / 2)
             store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))

@@ -78,6 +78,7 @@ def test_index_without_a_model_says_there_is_no_default(lib, db, tmp_path):
     result = run("index", tmp_path / "lib", "--db", db, code=1)
     assert result.stderr.startswith("Error: No bundled default model is installed yet; pass --model")
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(db)  # nothing is created before the model loads
 
 
 def test_query_json_schema_and_table(indexed, db):
