@@ -12,6 +12,7 @@ from training.recipes.default.data.archives import extract_zip_audio
 from training.recipes.default.data.captions import describe, phrasings, split_name
 from training.recipes.default.data.clips import item_key, spans
 from training.recipes.default.data.filesource import FileSource, scan
+from training.recipes.default.data.names import DRUM_EXPANSIONS
 from training.recipes.default.data.licenses import license_for, parse_copyright
 from training.recipes.default.data.split import split_for
 
@@ -25,7 +26,7 @@ def test_split_name_handles_camel_case_separators_and_digits():
 def test_describe_drops_numbering_codes_and_stopwords():
     assert describe("env_sounds_water.3") == "water"
     assert describe("fire_extinguish_flame.2") == "fire extinguish flame"
-    assert describe("SN4_05") == "snare drum"
+    assert describe("SN4_05", DRUM_EXPANSIONS) == "snare drum"
     assert describe("dtox3monomix") == ""
 
 
@@ -33,7 +34,13 @@ def test_describe_uses_the_dictionary():
     assert describe("wp_shotty_fire-01") == "weapon shotgun fire"
     assert describe("TraficHigh3") == "traffic"
     assert describe("HiHatFoot-1") == "hi-hat foot"
-    assert describe("low_tom") == "low tom drum"
+    assert describe("low_tom", DRUM_EXPANSIONS) == "low tom drum"
+
+
+def test_drum_words_expand_only_for_drum_sources():
+    assert describe("PlaneCrash") == "plane crash"
+    assert describe("kick") == "kick"
+    assert describe("kick", DRUM_EXPANSIONS) == "kick drum"
 
 
 def test_phrasings_are_several_and_not_only_bare_nouns():

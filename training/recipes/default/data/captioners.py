@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -9,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from . import captions as cap
 from .filesource import Caption
 from .languages import language_name
+from .names import DRUM_EXPANSIONS
 
 
 def spoken_language(rel: PurePosixPath, root: Path) -> Caption | None:
@@ -49,11 +51,34 @@ def _drumkit_names(kit_dir: Path) -> dict[str, str]:
     return names
 
 
+_STRUM = re.compile(r"^(?P<root>[A-G])(?P<accidental>sharp|flat)?\s*(?P<kind>[a-z0-9]*)(_(?P<way>up|down))?_\d+(wav)?$",
+                    re.IGNORECASE)
+_CHORD_KINDS = {"major": "major chord", "minor": "minor chord", "minro7b5": "half-diminished chord",
+                "minor7b5": "half-diminished chord",
+                "major7": "major seventh chord", "minor7": "minor seventh chord", "dom7": "seventh chord"}
+
+
+def guitar_strum(rel: PurePosixPath) -> Caption | None:
+    """belofilms_GuitarStrums: '<Root>[sharp]<kind>[_UP|_DOWN]_<n>' are strummed guitar chords."""
+    match = _STRUM.match(rel.stem)
+    if not match:
+        return None
+    accidental = f" {match['accidental']}" if match["accidental"] else ""
+    name = f"{match['root']}{accidental} {_CHORD_KINDS.get(match['kind'].lower(), 'chord')}"
+    chord = ("an " if match["root"] in "AEF" else "a ") + name
+    stroke = {"up": "an upward strum", "down": "a downward strum"}.get((match["way"] or "").lower(), "a strum")
+    captions = [f"an acoustic guitar strumming {chord}", f"{stroke} of {chord} on a guitar",
+                "the sound of a strummed guitar chord", f"guitar chord, {chord}", "someone strumming a guitar"]
+    return Caption(captions, ["acoustic guitar"])
+
+
 def drum_sample(rel: PurePosixPath, root: Path) -> Caption | None:
-    """Hydrogen kits: the instrument name from drumkit.xml, else the file name."""
+    """Hydrogen kits: the instrument name from drumkit.xml, else the file name; the strums kit by its own rule."""
+    if "GuitarStrums" in rel.parts[0]:
+        return guitar_strum(rel)
     name = _drumkit_names(root / rel.parts[0]).get(rel.name, rel.stem)
     words = cap.english_words()
-    description = cap.describe(name, None, words) or cap.describe(rel.stem, None, words)
+    description = cap.describe(name, DRUM_EXPANSIONS, words) or cap.describe(rel.stem, DRUM_EXPANSIONS, words)
     if not description:
         return None
     captions = [f"a {description} hit", f"the sound of a {description}", f"{description}, drum kit sample",
@@ -69,3 +94,24 @@ def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:
     captions = [f"a voice saying {words}", f"a cartoon character shouting {words}",
                 f"a short voice clip: {words}", f"someone exclaiming {words}"]
     return Caption(captions, ["voice"])
+
+
+# 0 A.D. civilisation voices: folder -> the language its actors speak.
+ZERO_AD_LANGUAGES = {"latin": "Latin", "greek": "Ancient Greek", "persian": "Old Persian",
+                     "napatan": "an ancient African language", "celtic": "a Celtic language",
+                     "iberian": "an ancient Iberian language", "carthaginian": "Punic", "hellenic": "Ancient Greek",
+                     "english": "English"}
+
+
+def zero_ad(rel: PurePosixPath, root: Path) -> Caption | None:
+    """0ad-data: 'voice/<civ>/civ/civ_<male|female>_<order>.ogg' are acted lines; the rest by the default rule."""
+    from .filesource import default_caption
+
+    language = ZERO_AD_LANGUAGES.get(rel.parts[1]) if rel.parts[0] == "voice" and len(rel.parts) > 2 else None
+    if language is None:  # everything else, including voice/global (a dog, a horse), by the default rule
+        return default_caption(rel, {"civ": "", "con": "construction", "imp": "impact", "gen": ""}, "")
+    stem = rel.stem.lower()
+    person = "woman" if "_female" in stem else "man"
+    captions = [f"a {person} speaking {language}", f"a {person}'s voice giving a short reply in {language}",
+                f"speech in {language}", f"a {person} talking", f"{language} speech, {person}"]
+    return Caption(captions, [f"{language} speech", f"{person} speaking"])

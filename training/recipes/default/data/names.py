@@ -7,16 +7,12 @@ format words, game jargon). Both are applied after lower-casing.
 """
 
 EXPANSIONS = {
-    # drums and instruments
-    "bd": "bass drum", "kik": "kick drum", "kick": "kick drum", "sd": "snare drum", "sn": "snare drum",
-    "snr": "snare drum", "hh": "hi-hat", "hihat": "hi-hat", "hat": "hat", "oh": "open hi-hat",
-    "ch": "closed hi-hat", "tm": "tom", "tom": "tom drum", "toms": "tom drums", "cb": "cowbell",
-    "cym": "cymbal", "crsh": "crash cymbal", "crash": "crash cymbal", "rd": "ride cymbal",
-    "ride": "ride cymbal", "perc": "percussion", "clap": "hand clap", "clp": "hand clap",
-    "rim": "rim shot", "rimshot": "rim shot", "sidestick": "side stick", "tamb": "tambourine",
-    "elec": "electronic", "ambi": "ambient", "guit": "guitar", "gtr": "guitar", "vox": "voice",
-    "voxy": "voice-like", "bass": "bass", "glitch": "glitch", "loop": "loop", "misc": "",
-    "tabla": "tabla", "woodblock": "wood block", "bloop": "bloop", "808": "808 drum machine",
+    # unambiguous drum and instrument codes
+    "bd": "bass drum", "kik": "kick drum", "sd": "snare drum", "snr": "snare drum", "hh": "hi-hat",
+    "hihat": "hi-hat", "crsh": "crash cymbal", "cym": "cymbal", "perc": "percussion", "clp": "hand clap",
+    "rimshot": "rim shot", "sidestick": "side stick", "tamb": "tambourine", "elec": "electronic",
+    "ambi": "ambient", "guit": "guitar", "gtr": "guitar", "vox": "voice", "voxy": "voice-like", "misc": "",
+    "tabla": "tabla", "woodblock": "wood block", "808": "808 drum machine", "loop": "loop",
     # weapons and games
     "wp": "weapon", "sfx": "", "snd": "", "vo": "voice", "foley": "", "expl": "explosion",
     "explo": "explosion", "explosn": "explosion", "shotty": "shotgun", "shotgn": "shotgun",
@@ -43,6 +39,15 @@ EXPANSIONS = {
 # Adjacent tokens that name one thing once joined ("Hi","Hat" -> "hihat").
 JOINS = {("hi", "hat"): "hihat", ("hi", "hats"): "hihat", ("high", "hat"): "hihat", ("wood", "block"): "woodblock",
          ("cow", "bell"): "cowbell", ("foot", "step"): "footstep", ("foot", "steps"): "footsteps"}
+
+# Only where a source is known to be drum samples (Hydrogen kits, sonic-pi):
+# there "kick" is a kick drum and "crash" a cymbal; in a game they are not.
+DRUM_EXPANSIONS = {
+    "kick": "kick drum", "sn": "snare drum", "oh": "open hi-hat", "ch": "closed hi-hat", "tm": "tom",
+    "tom": "tom drum", "toms": "tom drums", "cb": "cowbell", "crash": "crash cymbal", "rd": "ride cymbal",
+    "ride": "ride cymbal", "clap": "hand clap", "rim": "rim shot", "tomh": "high tom drum", "toml": "low tom drum",
+    "bl": "ride cymbal bell",
+}
 
 STOPWORDS = {
     "sound", "sounds", "snd", "sfx", "fx", "audio", "data", "wav", "ogg", "flac", "sample",

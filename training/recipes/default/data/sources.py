@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from . import captioners
 from .archives import unpack_ocgs, unpack_zips
 from .filesource import FileSource, default_caption
+from .names import DRUM_EXPANSIONS
 
 G = "usr/share/games"
 
@@ -23,7 +24,7 @@ def _hedgewars(rel: PurePosixPath, root: Path):
 
 
 FILE_SOURCES = [
-    FileSource("sonic-pi-samples", "sonic-pi-samples", ["usr/share/sonic-pi/samples"]),
+    FileSource("sonic-pi-samples", "sonic-pi-samples", ["usr/share/sonic-pi/samples"], extra=DRUM_EXPANSIONS),
     FileSource("hydrogen-drumkits", "hydrogen-drumkits", ["usr/share/hydrogen/data/drumkits"],
                captioner=captioners.drum_sample),
     FileSource("hydrogen-drumkits-effects", "hydrogen-drumkits-effects", ["usr/share/hydrogen/data/drumkits"],
@@ -56,6 +57,8 @@ FILE_SOURCES = [
     FileSource("nexuiz-data", "nexuiz-data", ["_archives/*/sound"], prepare=unpack_zips("*.pk3"), license="GPL-2+"),
     FileSource("openclonk-data", "openclonk-data", ["_archives/Sound.ocg"], prepare=unpack_ocgs("Sound.ocg"),
                license="CC-BY-3.0"),
+    FileSource("0ad-data", "0ad-data", ["_archives/public.zip/audio"], prepare=unpack_zips("public.zip"),
+               captioner=captioners.zero_ad),
     FileSource("torcs-data", "torcs-data", [f"{G}/torcs/data/sound"]),
     FileSource("naev-data", "naev-data", ["usr/share/naev/dat/snd/sounds"]),
     FileSource("widelands-data", "widelands-data", [f"{G}/widelands/data/sound"]),

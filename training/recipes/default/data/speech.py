@@ -25,7 +25,7 @@ FEMALE = ["f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "Belinda", 
 MALE = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "Adam", "Alex", "Andy", "Antonio", "Boris", "David", "Gustave",
         "Jacky", "Marco", "Michael", "Pablo", "Paul", "Robert", "grandpa"]
 WHISPER = ["whisper", "female_whisper"]
-ROBOT = ["Robosoft", "UniversalRobot", "klatt"]
+ROBOT = ["Robosoft", "UniversalRobot"]
 # Constructed or fictional languages say nothing about real speech.
 SKIP = {"jbo", "qya", "piqd", "sjn", "lfn", "io", "ia", "py", "qdb", "chr-US-Qaaa-x-west", "grc", "cmn-latn-pinyin",
         "fa-latn", "en-gb-x-gbclan", "en-gb-x-gbcwmd"}
@@ -65,8 +65,11 @@ def synthesize(out: Path, code: str, variant: str, speed: int, text: str) -> boo
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.stem + ".tmp.wav")
-        subprocess.run(["espeak-ng", "-v", f"{code}+{variant}", "-s", str(speed), "-w", str(tmp), text],
-                       check=True, capture_output=True)
+        done = subprocess.run(["espeak-ng", "-v", f"{code}+{variant}", "-s", str(speed), "-w", str(tmp), text],
+                              capture_output=True)
+        if done.returncode != 0 or not tmp.exists():  # a few voice/language pairs crash espeak-ng
+            tmp.unlink(missing_ok=True)
+            return False
         tmp.replace(out)
     seconds = duration_of(out)
     return seconds is not None and seconds >= MIN_SECONDS
