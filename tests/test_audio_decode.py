@@ -237,11 +237,14 @@ def test_header_only_file_fails(tmp_path, extension):
     assert decode_error(tmp_path / f"cut{extension}")
 
 
-def test_truncated_wav_keeps_what_is_there(tmp_path):
-    whole = write_audio(tmp_path / "whole.wav", noise(2.0, 16000), 16000).read_bytes()
-    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
-    mono = decode(tmp_path / "cut.wav", 16000)
-    assert 15000 < len(mono) < 17000
+@pytest.mark.parametrize("extension", [".wav", ".ogg", ".mp3"])
+def test_truncated_file_without_decoder_error_keeps_what_is_there(tmp_path, extension):
+    path = write_audio(tmp_path / f"whole{extension}", noise(4.0, 16000), 16000)
+    (tmp_path / f"cut{extension}").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    whole, cut = decode(path, 16000), decode(tmp_path / f"cut{extension}", 16000)
+    assert 0.2 * len(whole) < len(cut) < 0.6 * len(whole)  # headers take a share of the bytes
+    kept = int(0.9 * len(cut))  # the last few samples may differ where the codec's data stops
+    np.testing.assert_allclose(cut[:kept], whole[:kept], atol=1e-4)
 
 
 def test_truncated_flac_fails_with_one_line(tmp_path):

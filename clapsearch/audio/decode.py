@@ -8,8 +8,9 @@ error and shown to the user. Policies that change samples:
 - Non-finite samples (NaN, +inf, -inf in float files) are replaced by 0 before down-mixing, so one
   bad sample neither poisons a whole window nor the other channels.
 - Resampling: torchaudio's band-limited sinc filter, streamed seamlessly (see resample.py).
-- A file that decodes partway and then stops short without an error (a truncated wav or mp3) keeps
-  the audio that is there; a decoder error partway (a truncated flac) fails the whole file.
+- A file that stops short without a decoder error (a truncated wav, mp3 or ogg) keeps the audio
+  that is there (reading goes to the end of the data, not to the header's frame count); a decoder
+  error partway (a truncated flac) fails the whole file.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def read_blocks(path, target_rate: int, block_seconds: float = 30.0) -> Iterator
         plan = plan_resampling(f.samplerate, int(target_rate))
         stream = StreamResampler(plan, int(block_seconds * plan.source_rate))
         produced = 0
-        for mono in _mono_chunks(f, f.frames if f.frames > 0 else None):
+        for mono in _mono_chunks(f, None):  # to the end: an MP3 header's frame count can be short
             for block in stream.feed(mono):
                 produced += len(block)
                 yield block
@@ -101,7 +102,7 @@ def _seek(f, frame: int) -> None:
     libsndfile seeks MP3 through mpg123, which is only approximate in VBR files (their Xing table
     has 100 points): the excerpt would come from the wrong place. MP3 is therefore decoded from the
     start and the samples before `frame` thrown away: exact, at the cost of decoding the prefix
-    (about 1 s per 10 minutes of 44.1 kHz stereo on one core).
+    (MP3 decodes at roughly 100x real time on one busy core: an excerpt 10 minutes in costs ~6 s).
     """
     if f.format != "MP3":
         f.seek(frame)
