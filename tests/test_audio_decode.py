@@ -142,6 +142,7 @@ def test_blocks_have_bounded_length(tmp_path):
     assert max(lengths) <= 2.0 * 16000 + 16000 // 100  # one block, rounded up to a polyphase step
 
 
+@pytest.mark.slow
 def test_long_file_streams_in_bounded_memory(tmp_path):
     """20 minutes decode to 77 MB of float32 at 16 kHz; streaming must stay far below that."""
     from clapsearch.audio.windows import iter_windows

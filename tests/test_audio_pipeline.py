@@ -204,6 +204,7 @@ def test_invalid_settings(tiny_model, library):
         run(tiny_model, library[0], batch_size=0)
 
 
+@pytest.mark.slow
 def test_a_long_file_streams_through_a_bounded_queue(tiny_model, tmp_path, monkeypatch):
     """Five minutes, sent in chunks of 2 windows: the queue never holds more than 2 * workers chunks."""
     path = tmp_path / "five-minutes.flac"

@@ -186,19 +186,21 @@ class _Decoders:
         return file_no, path
 
     def _run(self) -> None:
+        error = None
         try:
             while not self.stopping.is_set():
-                try:
-                    file_no, path = self._next_path()
-                except Exception as error:  # the caller's path iterator failed: hand it over
-                    self._put(_WorkerDone(error))
-                    return
+                file_no, path = self._next_path()
                 if path is None:
                     break
                 self._decode(file_no, path)
-            self._put(_WorkerDone())
         except _Stopped:
             return
+        except BaseException as failure:  # the caller's path iterator failed (or a bug): hand it over
+            error = failure
+        try:
+            self._put(_WorkerDone(error))  # always sent, so the consumer never waits forever
+        except _Stopped:
+            pass
 
     def _decode(self, file_no: int, path) -> None:
         name = os.fsdecode(path)  # str, bytes (non-UTF-8 names) or Path
