@@ -76,11 +76,15 @@ class Library:
         from .store import Store
 
         store = Store(self.db, readonly=True)
-        meta = store.model_meta()
-        if meta is None or not store.stats()["files_indexed"]:
-            raise EmptyIndexError(f"The index {self.db} holds no audio yet; run `clapsearch index FOLDER` first.")
-        model = self.model_for(meta["name"])
-        _check_same_model(model, meta, self.db)
+        try:
+            meta = store.model_meta()
+            if meta is None or not store.stats()["files_indexed"]:
+                raise EmptyIndexError(f"The index {self.db} holds no audio yet; run `clapsearch index FOLDER` first.")
+            model = self.model_for(meta["name"])
+            _check_same_model(model, meta, self.db)
+        except BaseException:
+            store.close()
+            raise
         return store, model
 
     # ---- index ------------------------------------------------------------------------------------
@@ -98,7 +102,7 @@ class Library:
         model = self.model_for(recorded["name"] if recorded else None)
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
-            hop = hop_seconds if hop_seconds is not None else (meta["hop_seconds"] if meta else model.window_seconds / 2)
+            hop = _hop(meta, hop_seconds, model, self.db)
             store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
             plan = make_plan(store, found, workers)
@@ -109,8 +113,6 @@ class Library:
 
     def prune(self, wait_seconds: float = 0.0) -> list[str]:
         """Remove the entries of files that no longer exist (anywhere in the index); returns their paths."""
-        from .store import Store
-
         with _open_existing(self.db) as store, store.writer(wait_seconds):
             gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
             store.delete_files([record.id for record in gone])
@@ -259,6 +261,16 @@ def _check_same_model(model, meta: dict, db: str) -> None:
             f"The index {db} was built with model {meta['name']!r}, not {model.name!r}; "
             f"use --model {meta['name']} or another --db."
         )
+
+
+def _hop(meta: dict | None, asked: float | None, model, db: str) -> float:
+    """The hop between windows: an index keeps the one it was built with."""
+    if meta is None:
+        return asked if asked is not None else model.window_seconds / 2
+    if asked is not None and abs(asked - meta["hop_seconds"]) > 1e-9:
+        raise ClapsearchError(f"The index {db} was built with --hop {meta['hop_seconds']:g}; "
+                              f"leave out --hop or index into another --db.")
+    return meta["hop_seconds"]
 
 
 def _open_existing(db: str, readonly: bool = False):

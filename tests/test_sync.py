@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from clapsearch.api import Library
+from clapsearch.errors import ClapsearchError
 from clapsearch.store import Store
 from tests.sound_library import LIBRARY, CountingModel, make_library, rewrite
 
@@ -151,6 +152,9 @@ def test_hop_is_recorded_and_reused(setup):
         assert store.model_meta()["hop_seconds"] == 0.25
         starts = store.file_vectors(store.get_file(str(paths["sweeps/up.wav"])).id)[0]
     np.testing.assert_allclose(starts[:3], [0.0, 0.25, 0.5])
+    assert library.index([root]).skipped == len(LIBRARY)  # no --hop: the index's hop
+    with pytest.raises(ClapsearchError, match="was built with --hop 0.25"):
+        library.index([root], hop_seconds=0.5)
 
 
 def test_each_file_is_hashed_once_and_unchanged_files_not_at_all(setup, monkeypatch):
