@@ -3,6 +3,9 @@
     python benchmarks/audio_decode.py throughput [--seconds 120] [--repeats 3]
         decode + down-mix + resample throughput (audio-seconds per wall-second, one thread) of
         44.1 kHz stereo wav / flac / ogg-vorbis / mp3 (and 48 kHz opus) to 16, 44.1 and 48 kHz.
+    python benchmarks/audio_decode.py pipeline [--files 12] [--seconds 20] [--workers 1 2 4]
+        embed_files with the test-only tiny model over generated 44.1 kHz stereo FLAC files, against
+        the same model's forward pass alone on the same windows, pre-decoded (efficiency = ratio).
     python benchmarks/audio_decode.py rss [--hours 3] [--embed] [--keep FILE.flac]
         peak RSS of a fresh process streaming a generated 44.1 kHz stereo FLAC of that length
         through read_blocks + iter_windows (16 kHz / 1 s windows and 48 kHz / 10 s windows), and
@@ -134,12 +137,51 @@ def rss(hours: float, embed: bool, keep: str | None) -> list[dict]:
     return rows
 
 
+def pipeline(files: int, seconds: float, worker_counts: list[int], batch_size: int = 32) -> list[dict]:
+    import torch
+
+    from clapsearch.audio.decode import read_blocks
+    from clapsearch.audio.pipeline import embed_files
+    from clapsearch.audio.windows import iter_windows
+    from tests.audio_gen import write_audio
+
+    model = tiny_model()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [str(write_audio(Path(folder) / f"f{i}.flac", program_material(seconds, 44100, seed=i), 44100))
+                 for i in range(files)]
+        windows = np.stack([w for p in paths for _, w in iter_windows(read_blocks(p, 16000), 16000, 8000)])
+        model.embed_audio(torch.from_numpy(windows[:batch_size]))  # warm up
+        start = time.perf_counter()
+        for i in range(0, len(windows), batch_size):
+            model.embed_audio(torch.from_numpy(windows[i : i + batch_size]))
+        forward = time.perf_counter() - start
+        audio = files * seconds
+        rows.append({"mode": "model forward only", "windows": len(windows), "wall_seconds": round(forward, 2),
+                     "audio_seconds_per_second": round(audio / forward, 1)})
+        print(json.dumps(rows[-1]), flush=True)
+        for workers in worker_counts:
+            start = time.perf_counter()
+            results = list(embed_files(model, paths, batch_size=batch_size, workers=workers))
+            wall = time.perf_counter() - start
+            assert sum(len(r.starts) for r in results) == len(windows)
+            rows.append({"mode": f"embed_files workers={workers}", "wall_seconds": round(wall, 2),
+                         "audio_seconds_per_second": round(audio / wall, 1),
+                         "efficiency": round(forward / wall, 2)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     speed = commands.add_parser("throughput")
     speed.add_argument("--seconds", type=float, default=120.0)
     speed.add_argument("--repeats", type=int, default=3)
+    flow = commands.add_parser("pipeline")
+    flow.add_argument("--files", type=int, default=12)
+    flow.add_argument("--seconds", type=float, default=20.0)
+    flow.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     memory = commands.add_parser("rss")
     memory.add_argument("--hours", type=float, default=3.0)
     memory.add_argument("--embed", action="store_true")
@@ -151,6 +193,8 @@ def main(argv=None) -> None:
     print(f"# torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}, cpus: {os.cpu_count()}", file=sys.stderr)
     if args.command == "throughput":
         throughput(args.seconds, args.repeats)
+    elif args.command == "pipeline":
+        pipeline(args.files, args.seconds, args.workers)
     elif args.command == "rss":
         rss(args.hours, args.embed, args.keep)
     else:
