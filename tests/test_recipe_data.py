@@ -186,3 +186,15 @@ def test_ocg_reader_rejects_other_files():
 
     with pytest.raises(ValueError):
         list(walk(b"\0" * 300))
+
+
+def test_bundled_examples_are_held_out_and_present():
+    from training.recipes.default.data.examples import EXAMPLES
+
+    repo = Path(__file__).resolve().parents[1]
+    assert 5 <= len(EXAMPLES) <= 8
+    for example in EXAMPLES:
+        assert split_for(example.item) == "test"
+        assert (repo / "examples" / example.name).is_file()
+    sources_md = (repo / "examples" / "SOURCES.md").read_text()
+    assert all(example.name in sources_md for example in EXAMPLES)

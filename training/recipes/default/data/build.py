@@ -7,6 +7,7 @@ merged manifest is rewritten from all per-source manifests on every run.
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,8 +19,6 @@ from .filesource import scan
 
 
 def default_cache() -> Path:
-    import os
-
     return Path(os.environ.get("CLAPSEARCH_RECIPE_CACHE",
                                Path.home() / ".cache" / "clapsearch" / "recipe-default"))
 
@@ -85,7 +84,10 @@ def merge(cache_dir: Path, names: list[str]) -> Path:
                 yield from read_manifest(path)
 
     merged = cache_dir / "manifest.jsonl"
-    write_manifest(merged, entries())
+    # a per-process name first, so two builds merging at once never share a temp file
+    mine = cache_dir / f"manifest.{os.getpid()}.jsonl"
+    write_manifest(mine, entries())
+    mine.replace(merged)
     return merged
 
 

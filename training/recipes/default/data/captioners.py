@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from . import captions as cap
 from .filesource import Caption
 from .languages import language_name
+from .clips import item_key
 from .names import DRUM_EXPANSIONS
 
 
@@ -69,7 +70,8 @@ def guitar_strum(rel: PurePosixPath) -> Caption | None:
     stroke = {"up": "an upward strum", "down": "a downward strum"}.get((match["way"] or "").lower(), "a strum")
     captions = [f"an acoustic guitar strumming {chord}", f"{stroke} of {chord} on a guitar",
                 "the sound of a strummed guitar chord", f"guitar chord, {chord}", "someone strumming a guitar"]
-    return Caption(captions, ["acoustic guitar"])
+    # every take and stroke direction of one chord is one item
+    return Caption(captions, ["acoustic guitar"], group=f"{rel.parts[0]}/{name}")
 
 
 def drum_sample(rel: PurePosixPath, root: Path) -> Caption | None:
@@ -77,13 +79,18 @@ def drum_sample(rel: PurePosixPath, root: Path) -> Caption | None:
     if "GuitarStrums" in rel.parts[0]:
         return guitar_strum(rel)
     name = _drumkit_names(root / rel.parts[0]).get(rel.name, rel.stem)
+    return _drum_caption(name, rel)
+
+
+def _drum_caption(name: str, rel: PurePosixPath) -> Caption | None:
     words = cap.english_words()
     description = cap.describe(name, DRUM_EXPANSIONS, words) or cap.describe(rel.stem, DRUM_EXPANSIONS, words)
     if not description:
         return None
     captions = [f"a {description} hit", f"the sound of a {description}", f"{description}, drum kit sample",
                 f"a drummer playing a {description}", f"a single {description} stroke"]
-    return Caption(captions, [description])
+    # all velocity layers and takes of one kit instrument are one item
+    return Caption(captions, [description], group=f"{rel.parts[0]}/{item_key(name)}")
 
 
 def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:

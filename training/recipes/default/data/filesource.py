@@ -27,6 +27,7 @@ class Caption:
 
     captions: list[str]
     labels: list[str]
+    group: str | None = None  # the item below the source, when file-name numbering is not what groups takes
 
 
 # (relpath below the audio root, the root folder) -> Caption, or None to drop the file
@@ -105,7 +106,7 @@ def _add(source, report, stanzas, package_root, root, path, cache_dir):
     if duration < MIN_SECONDS:
         report.too_short += 1
         return
-    item = f"{source.name}/{item_key(installed)}"
+    item = f"{source.name}/{caption.group or item_key(installed)}"
     license_name = license_for(stanzas, installed, source.license)
     for start, end in spans(duration):
         report.entries.append(ManifestEntry(
