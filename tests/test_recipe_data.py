@@ -198,3 +198,22 @@ def test_bundled_examples_are_held_out_and_present():
         assert (repo / "examples" / example.name).is_file()
     sources_md = (repo / "examples" / "SOURCES.md").read_text()
     assert all(example.name in sources_md for example in EXAMPLES)
+
+
+def test_voice_folders_caption_spoken_lines(tmp_path):
+    from training.recipes.default.data.filesource import default_caption
+
+    caption = default_caption(PurePosixPath("voices/male/coverme.ogg"), {})
+    if caption is None:  # no system word list: run-together phrases cannot be split
+        caption = default_caption(PurePosixPath("voices/male/cover_me.ogg"), {})
+    assert caption.labels == ["speech"]
+    assert "a voice saying cover me" in caption.captions
+
+
+def test_short_words_only_inside_phrases():
+    from training.recipes.default.data.captions import split_compound
+
+    words = frozenset({"cover", "flag", "for", "fort"})
+    assert split_compound("coverme", words) == ["cover", "me"]
+    assert split_compound("gofortheflag", words) == ["go", "for", "the", "flag"]
+    assert split_compound("onto", words) is None  # only short words: not a phrase we trust

@@ -98,9 +98,8 @@ def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:
     words = cap.describe(rel.stem)
     if not words:
         return None
-    captions = [f"a voice saying {words}", f"a cartoon character shouting {words}",
-                f"a short voice clip: {words}", f"someone exclaiming {words}"]
-    return Caption(captions, ["voice"])
+    captions = cap.spoken_phrasings(words) + [f"a cartoon character shouting {words}"]
+    return Caption(captions, ["speech"])
 
 
 # 0 A.D. civilisation voices: folder -> the language its actors speak.

@@ -10,8 +10,9 @@ file stem):
    dictionary, and code-like tokens (no vowel, or letters mixed with digits);
    when an English word list is given (the recipe uses Debian's
    ``wamerican``, /usr/share/dict/words), also drop tokens that are not
-   English words, except run-together words that split into two or three
-   English words of 3+ letters ("breakglass" -> "break glass");
+   English words, except run-together words that split into up to six
+   English words of 3+ letters or listed short words ("breakglass" ->
+   "break glass", "coverme" -> "cover me");
 5. drop a word that repeats the word before it.
 The file stem gives the description; folder names give context. A clip whose
 description ends up empty is dropped by the caller (counted).
@@ -69,16 +70,30 @@ def english_words(path: Path = WORD_LIST) -> frozenset[str] | None:
     return frozenset(w for w in lines if w.isalpha() and w.islower() and w.isascii())
 
 
-def split_compound(token: str, words: frozenset[str], parts: int = 3) -> list[str] | None:
-    """Split a run-together token into at most `parts` words of 3+ letters; longest first piece wins."""
-    if token in words and len(token) >= 3:
+# Short words allowed inside run-together phrases ("coverme", "imgoingin").
+# ("a" and "he" are left out: they split real words wrongly, "meg a health", "fort he".)
+SHORT_WORDS = frozenset({"i", "im", "me", "in", "on", "it", "to", "go", "up", "we", "no", "ok", "my", "of",
+                         "is", "at", "be", "do", "so", "an", "or", "us", "oh", "ill", "the"})
+
+
+def split_compound(token: str, words: frozenset[str], parts: int = 6) -> list[str] | None:
+    """Split a run-together token into at most `parts` pieces, each an English word of 3+
+    letters or one of SHORT_WORDS, with at least one real word; longest first piece wins."""
+    pieces = _split(token, words, parts)
+    if pieces and any(p not in SHORT_WORDS for p in pieces) and (len(pieces) > 1 or len(token) >= 3):
+        return pieces
+    return None
+
+
+def _split(token: str, words: frozenset[str], parts: int) -> list[str] | None:
+    if (token in words and len(token) >= 3) or token in SHORT_WORDS:
         return [token]
     if parts <= 1:
         return None
-    for cut in range(len(token) - 3, 2, -1):
+    for cut in range(len(token) - 1, 0, -1):
         head = token[:cut]
-        if head in words:
-            rest = split_compound(token[cut:], words, parts - 1)
+        if (head in words and len(head) >= 3) or head in SHORT_WORDS:
+            rest = _split(token[cut:], words, parts - 1)
             if rest:
                 return [head, *rest]
     return None
@@ -126,6 +141,12 @@ def phrasings(description: str, context: str = "") -> list[str]:
     if context and context not in description:
         captions += [f"{description}, {context}", f"{context}: {description}"]
     return _unique(captions)
+
+
+def spoken_phrasings(words: str) -> list[str]:
+    """Phrasings for a recorded spoken line whose file name gives the words."""
+    return [f"a voice saying {words}", f"someone saying {words}", f"a spoken phrase: {words}",
+            f"a short voice clip of someone saying {words}", "a person speaking"]
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -52,12 +52,19 @@ class FileSource:
         return default_caption(rel, self.extra, self.context)
 
 
+# Folders whose files are spoken lines (announcers, taunts, radio talk): the
+# file name is then what is said, and the caption says so.
+VOICE_FOLDERS = {"voice", "voices", "announcer", "coms", "taunts", "taunt", "speech", "vo", "vtoltalk"}
+
+
 def default_caption(rel: PurePosixPath, extra: dict[str, str], context: str = "") -> Caption | None:
     """Description from the file stem; context from the folders (and the source's context)."""
     words = cap.english_words()
     description = cap.describe(rel.stem, extra, words)
     if not description:
         return None
+    if any(token in VOICE_FOLDERS for part in rel.parent.parts for token in cap.split_name(part)):
+        return Caption(cap.spoken_phrasings(description), ["speech"])
     folders = " ".join(w for part in rel.parent.parts for w in [cap.describe(part, extra, words)] if w)
     where = ", ".join(x for x in (folders, context) if x and x not in description)
     return Caption(cap.phrasings(description, where), [description])

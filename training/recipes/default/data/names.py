@@ -33,6 +33,10 @@ EXPANSIONS = {
     "nedpowr": "need power", "wntmore": "want more", "richet": "ricochet", "freroar": "fire roar",
     "hevlsr": "heavy laser", "plasflm": "plasma flamer", "watr": "water", "gurp": "gurgle",
     "mehackit": "", "clonk": "person", "steampunk": "", "adventurer": "", "wipf": "small animal",
+    "teleport": "teleport", "megahealth": "health pickup", "ammoregen": "ammo regeneration",
+    "gaussgun": "gauss gun", "mgheavy": "heavy machine gun", "hovmove": "hovercraft moving",
+    "vtolland": "aircraft landing", "bldfall": "building collapse", "curnt": "water current",
+    "hithi": "hit", "hitlo": "hit", "buletby": "bullet flyby", "fstatck": "fist attack", "noammo": "no ammo",
     "hmm": "hmm", "hm": "hmm", "ow": "ow", "ah": "ah", "uh": "uh", "oh": "oh",
 }
 
