@@ -2,7 +2,6 @@
 
 import math
 import os
-import stat
 import tempfile
 
 import numpy as np

@@ -134,7 +134,8 @@ def _mono_chunks(f, frames: int | None) -> Iterator[np.ndarray]:
         try:
             got = _read(f, buffer[:want])
         except soundfile.LibsndfileError as error:
-            raise DecodeError(f"decoding failed partway ({library_reason(error)}); the file is probably truncated or corrupt")
+            reason = library_reason(error)
+            raise DecodeError(f"decoding failed partway ({reason}); the file is probably truncated or corrupt") from None
         if len(got) == 0:
             return
         yield _down_mix(got)
