@@ -229,7 +229,7 @@ def check_label_out(out) -> str:
     """The output kind ("csv" or "json") of a label file name, or a ClapsearchError."""
     suffix = Path(out).suffix.lower()
     if suffix not in (".csv", ".json"):
-        raise ClapsearchError(f"Cannot write {os.fspath(out)!r}: give --out a file name ending in .csv or .json.")
+        raise ClapsearchError(f"Cannot write '{os.fspath(out)}': give --out a file name ending in .csv or .json.")
     return suffix[1:]
 
 
@@ -248,7 +248,7 @@ def parse_excerpt(target: str) -> tuple[str, float | None, float | None]:
         return os.path.abspath(target), None, None
     path, start, end = match.group(1), float(match.group(2)), float(match.group(3))
     if end <= start:
-        raise ClapsearchError(f"The excerpt {target!r} ends before it starts; write FILE@START-END with START < END.")
+        raise ClapsearchError(f"The excerpt '{target}' ends before it starts; write FILE@START-END with START < END.")
     return os.path.abspath(path), start, end
 
 
@@ -374,7 +374,7 @@ def _excerpt_vector(store, model, path: str, start, end) -> np.ndarray:
     try:
         samples = load_mono(path, model.sample_rate, start or 0.0, None if start is None else end - start)
     except DecodeError as error:
-        raise ClapsearchError(f"Cannot read {path!r}: {error}.") from None
+        raise ClapsearchError(f"Cannot read '{path}': {error}.") from None
     window = window_samples(model)
     windows = np.stack([w for _, w in iter_windows([samples], window, window // 2)])
     import torch

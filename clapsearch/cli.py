@@ -20,7 +20,9 @@ class ClapsearchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ClapsearchError as error:
-            click.echo(f"Error: {error}", err=True)
+            # A path in the message may hold undecodable name bytes: show them as U+FFFD, never crash.
+            message = str(error).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted: the finished work is saved; run the same command again to resume.", err=True)

@@ -48,7 +48,7 @@ def scan(paths) -> ScanResult:
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     for root in roots:
         if not os.path.lexists(root):
-            raise ClapsearchError(f"Cannot index {root!r}: no such file or folder; check the path.")
+            raise ClapsearchError(f"Cannot index '{root}': no such file or folder; check the path.")
     result = ScanResult(roots=roots)
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()

@@ -137,6 +137,8 @@ def test_odd_names_round_trip_through_query_json(indexed):
         assert str(root / name) in paths
     table = CliRunner().invoke(cli, ["query", "tone", "--db", str(db), "-k", "100"])
     assert table.exit_code == 0 and "caf\ufffd latin-1 name.wav" in table.stdout
+    error = CliRunner().invoke(cli, ["similar", str(root / NON_UTF8) + "@5-6", "--db", str(db)])
+    assert error.exit_code == 1 and "caf\ufffd latin-1 name.wav" in error.stderr and "outside the file" in error.stderr
 
 
 def test_rerun_over_bad_inputs_does_no_model_work(indexed, tiny_model):
