@@ -78,3 +78,19 @@ def register(key: int) -> str:
 
 def loudness(velocity: int) -> str:
     return "soft" if velocity < 50 else "medium" if velocity < 96 else "loud"
+
+
+# GS sound-effect preset names (as FluidR3_GS.sf2 spells them) -> caption words.
+SFX_PRESETS = {
+    "Gtr. Cut Noise": "guitar string cut noise", "Fl. Key Click": "flute key clicks", "Rain": "rain",
+    "Dog": "a dog barking", "Telephone 2": "a telephone ringing", "Car-Engine": "a car engine",
+    "Laughs": "people laughing", "Machine Gun": "machine gun fire", "String Slap": "a string slap",
+    "Thunder": "thunder", "Horse Gallop": "a horse galloping", "Door Creaking": "a creaking door",
+    "Car-Stop": "a car braking", "Screaming": "someone screaming", "Lazergun": "a laser gun",
+    "Wind": "wind blowing", "Bird  2": "birds chirping", "Bird 2": "birds chirping", "Door Slam": "a door slamming",
+    "Car-Pass": "a car passing by", "Punch": "a punch", "Explosion": "an explosion",
+    "Stream/River": "a flowing stream", "Scratch": "a record scratch", "Car-Crash": "a car crash",
+    "Heart Beat": "a heartbeat", "Bubble": "bubbling water", "Wind Chimes": "wind chimes", "Siren": "a siren",
+    "Footsteps": "footsteps", "Train": "a train", "Jet Plane": "a jet plane", "StarShip": "a science-fiction starship",
+    "Burst Noise": "a burst of noise",
+}

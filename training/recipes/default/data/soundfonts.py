@@ -3,8 +3,11 @@
 For every soundfont and every GM program: single notes at several pitches
 (spread over the program's useful range), two loudnesses (velocity 40 "soft",
 110 "loud") and two lengths (0.4 s and 1.5 s held, plus release tail), and a
-few chords. For every drum kit the font has (bank 128) and every GM drum note
-35-81: several velocities. Clips are mono 16-bit FLAC at 32 kHz.
+few chords. Variation presets (banks 1-127: GS sound effects such as "Dog",
+"Rain", "Siren", and instrument variants such as "Church Bell") at a few
+pitches, loudnesses and lengths, captioned from the preset name (sound
+effects through the hand-written gm.SFX_PRESETS). For every drum kit the
+font has (bank 128) and every GM drum note 35-81: several velocities. Clips are mono 16-bit FLAC at 32 kHz.
 Item = font + program (or font + kit + drum note), so one program's renders
 of one font stay on one side of the split; other fonts' renders of the same
 program are different recordings.
@@ -17,6 +20,7 @@ from pathlib import Path
 from training.data.manifest import ManifestEntry
 
 from . import gm
+from .captions import describe
 from .fetch import unpack
 from .split import split_for
 
@@ -29,6 +33,7 @@ DRUM_KITS = (0, 8, 16, 24, 25, 32, 40, 48)
 CHORDS = {"major chord": (0, 4, 7), "minor chord": (0, 3, 7)}
 FONTS = {
     "fluid-soundfont-gm": ("usr/share/sounds/sf2/FluidR3_GM.sf2", "MIT"),
+    "fluid-soundfont-gs": ("usr/share/sounds/sf2/FluidR3_GS.sf2", "MIT"),
     "timgm6mb-soundfont": ("usr/share/sounds/sf2/TimGM6mb.sf2", "GPL-2"),
 }
 
@@ -141,6 +146,51 @@ def _drums(synth, font_id, out: Path, source: str, license_name: str, entries: l
                                           source, license_name, item))
 
 
+SFX_KEYS = (55, 60, 65)
+SFX_VELOCITIES = (70, 120)
+SFX_LENGTHS = (1.0, 3.0)
+
+
+def _variations(synth, font_id, out: Path, source: str, license_name: str, entries: list) -> None:
+    """Presets in banks 1-127 (GS variations): sound effects by gm.SFX_PRESETS, the rest as instruments."""
+    for bank in range(1, 128):
+        for program in range(128):
+            preset = synth.sfpreset_name(font_id, bank, program)
+            if preset is None:
+                continue
+            synth.program_select(0, font_id, bank, program)
+            item = f"{source}/bank-{bank}/program-{program}"
+            effect = gm.SFX_PRESETS.get(preset.strip())
+            if effect:
+                _render_effect(synth, out / f"b{bank:03d}p{program:03d}", effect, item, source, license_name, entries)
+            else:
+                instrument = describe(preset) or gm.PROGRAMS[program]
+                _render_instrument(synth, out / f"b{bank:03d}p{program:03d}", instrument, program, item, source,
+                                   license_name, entries)
+
+
+def _render_effect(synth, folder: Path, effect: str, item: str, source: str, license_name: str, entries) -> None:
+    for key in SFX_KEYS:
+        for velocity in SFX_VELOCITIES:
+            for held in SFX_LENGTHS:
+                path = folder / f"k{key}_v{velocity}_l{held}.flac"
+                if path.exists() or write_clip(path, render(synth, [key], velocity, held)):
+                    captions = [f"the sound of {effect}", effect, f"a recording of {effect}",
+                                f"{effect}, sound effect", f"a {gm.loudness(velocity)} sound of {effect}"]
+                    entries.append(_entry(path, captions, [effect], source, license_name, item))
+
+
+def _render_instrument(synth, folder: Path, instrument: str, program: int, item: str, source: str,
+                       license_name: str, entries) -> None:
+    family = gm.FAMILIES[program // 8]
+    for key in pitches_for(program):
+        for velocity in VELOCITIES:
+            path = folder / f"k{key}_v{velocity}.flac"
+            if path.exists() or write_clip(path, render(synth, [key], velocity, 1.5)):
+                entries.append(_entry(path, note_captions(instrument, family, key, velocity, 1.5), [instrument],
+                                      source, license_name, item))
+
+
 def render_font(cache_dir: Path, package: str):
     """Render one soundfont package; returns (entries, stats)."""
     import tinysoundfont
@@ -152,5 +202,6 @@ def render_font(cache_dir: Path, package: str):
     out = cache_dir / "rendered" / package
     entries: list[ManifestEntry] = []
     _notes(synth, font_id, out, package, license_name, entries)
+    _variations(synth, font_id, out, package, license_name, entries)
     _drums(synth, font_id, out, package, license_name, entries)
     return entries, {}

@@ -48,7 +48,7 @@ FILE_SOURCES = [
     FileSource("megaglest-data", "megaglest-data", [f"{G}/megaglest"], extra={"dr": "dragon rider"}),
     FileSource("tuxfootball", "tuxfootball", [f"{G}/tuxfootball/sound"], license="GPL-2+"),
     FileSource("bzflag-data", "bzflag-data", [f"{G}/bzflag"]),
-    FileSource("pingus-data", "pingus-data", [f"{G}/pingus/data/sounds"], license="GPL-3+"),
+    FileSource("pingus-data", "pingus-data", [f"{G}/pingus/data/sounds"], license="GPL-2+"),
     FileSource("ufoai-sound", "ufoai-sound", ["_archives/0snd.pk3"], prepare=unpack_zips("*.pk3")),
     FileSource("warzone2100-data", "warzone2100-data", ["_archives/base.wz", "_archives/mp.wz"],
                prepare=unpack_zips("*.wz")),
