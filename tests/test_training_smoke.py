@@ -11,8 +11,6 @@ from training import train
 from training.checkpoints import latest_checkpoint
 from training.export import export_run, trained_module
 
-pytestmark = pytest.mark.slow
-
 
 def run(tmp_path, text_dir, run_name, *extra, **top):
     config = write_recipe(tmp_path / f"{run_name}.json", recipe(text_dir, **top))

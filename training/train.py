@@ -189,7 +189,8 @@ class Trainer:
 
     def run_epoch(self) -> bool:
         """Train until the epoch ends (True) or max_steps is reached (False)."""
-        accum, losses, started = self.config.grad_accum, [], time.perf_counter()
+        accum, losses = self.config.grad_accum, []
+        started, cpu_started = time.perf_counter(), time.process_time()
         usable = self.steps_per_epoch * accum  # micro-batches that complete an optimiser step
         for batch in self.loader():
             if self.batch_in_epoch >= usable:
@@ -199,21 +200,23 @@ class Trainer:
             if self.batch_in_epoch % accum:
                 continue
             self.optimizer_step()
-            self.log_step(sum(losses) / len(losses), time.perf_counter() - started)
-            losses, started = [], time.perf_counter()
+            self.log_step(sum(losses) / len(losses), time.perf_counter() - started, time.process_time() - cpu_started)
+            losses, started, cpu_started = [], time.perf_counter(), time.process_time()
             if self.config.checkpoint_every_steps and self.step % self.config.checkpoint_every_steps == 0:
                 self.save()
             if self.step >= self.total_steps:
                 return self.batch_in_epoch >= usable
         return True
 
-    def log_step(self, loss: float, seconds: float) -> None:
+    def log_step(self, loss: float, seconds: float, cpu_seconds: float) -> None:
         loss = all_reduce_mean(loss, self.env)
         scale = float(self.clap.scale().detach())
         pairs = self.config.batch_size * self.env.world_size * self.config.grad_accum
         self.log.write({"event": "step", "step": self.step, "epoch": self.epoch, "loss": loss,
                         "logit_scale": scale, "temperature": 1.0 / scale,
-                        "lr": self.scheduler.get_last_lr()[0], "pairs_per_s": pairs / max(seconds, 1e-9)})
+                        "lr": self.scheduler.get_last_lr()[0], "pairs_per_s": pairs / max(seconds, 1e-9),
+                        # CPU time of this process: on a shared machine, wall time also counts waiting.
+                        "step_seconds": seconds, "step_cpu_seconds": cpu_seconds})
 
     def validate(self) -> None:
         if self.config.validate and self.val_entries and self.env.is_main:
