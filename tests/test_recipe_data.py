@@ -217,3 +217,32 @@ def test_short_words_only_inside_phrases():
     assert split_compound("coverme", words) == ["cover", "me"]
     assert split_compound("gofortheflag", words) == ["go", "for", "the", "flag"]
     assert split_compound("onto", words) is None  # only short words: not a phrase we trust
+
+
+def test_wad_reader_writes_dmx_sounds_as_wav(tmp_path):
+    import struct
+
+    from training.recipes.default.data.wad import extract_sounds
+
+    samples = bytes(range(100, 200))
+    dmx = struct.pack("<HHI", 3, 11025, len(samples) + 32) + b"\x80" * 16 + samples + b"\x80" * 16
+    lumps = [("DSPISTOL", dmx), ("PLAYPAL", b"\0" * 10)]
+    directory_at = 12 + sum(len(body) for _, body in lumps)
+    body, directory, offset = b"", b"", 12
+    for name, data in lumps:
+        directory += struct.pack("<ii8s", offset, len(data), name.encode())
+        body += data
+        offset += len(data)
+    wad = tmp_path / "test.wad"
+    wad.write_bytes(struct.pack("<4sii", b"IWAD", len(lumps), directory_at) + body + directory)
+    assert extract_sounds(wad, tmp_path / "out") == 1
+    audio, rate = soundfile.read(str(tmp_path / "out/pistol.wav"), dtype="int16")
+    assert rate == 11025 and len(audio) == len(samples)
+
+
+def test_freedoom_codes_have_words():
+    from training.recipes.default.data.captioners import freedoom
+
+    assert freedoom(PurePosixPath("shotgn.wav"), Path(".")).labels == ["a shotgun blast"]
+    assert freedoom(PurePosixPath("posit2.wav"), Path(".")).labels == ["a monster growling"]
+    assert freedoom(PurePosixPath("xyzzy.wav"), Path(".")) is None

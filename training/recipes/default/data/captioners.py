@@ -121,3 +121,39 @@ def zero_ad(rel: PurePosixPath, root: Path) -> Caption | None:
     captions = [f"a {person} speaking {language}", f"a {person}'s voice giving a short reply in {language}",
                 f"speech in {language}", f"a {person} talking", f"{language} speech, {person}"]
     return Caption(captions, [f"{language} speech", f"{person} speaking"])
+
+
+# freedoom's sound lumps keep Doom's codes (DS<code>); what each is for, in words.
+FREEDOOM_SOUNDS = {
+    "pistol": "a pistol shot", "shotgn": "a shotgun blast", "sgcock": "a shotgun being cocked",
+    "dshtgn": "a double-barrelled shotgun blast", "dbopn": "a shotgun being broken open",
+    "dbcls": "a shotgun snapping shut", "dbload": "shotgun shells being loaded", "sawup": "a chainsaw starting",
+    "sawidl": "a chainsaw idling", "sawful": "a chainsaw revving", "sawhit": "a chainsaw cutting",
+    "rlaunc": "a rocket launching", "rxplod": "an explosion", "barexp": "a barrel exploding",
+    "firsht": "a fireball being thrown", "firxpl": "a fireball exploding", "plasma": "a plasma gun firing",
+    "bfg": "a big energy weapon charging and firing", "pstart": "a lift starting to move", "pstop": "a lift stopping",
+    "doropn": "a door opening", "dorcls": "a door closing", "bdopn": "a fast door opening",
+    "bdcls": "a fast door closing", "stnmov": "stone grinding as it moves", "swtchn": "a switch clicking",
+    "swtchx": "a switch clicking", "plpain": "a man grunting in pain", "oof": "a man grunting",
+    "noway": "a man grunting", "pldeth": "a man screaming as he dies", "pdiehi": "a man screaming as he dies",
+    "slop": "a squelching splat", "itemup": "an item being picked up", "wpnup": "a weapon being picked up",
+    "getpow": "a power-up being picked up", "telept": "a teleporter whoosh", "punch": "a punch",
+    "claw": "a claw swipe", "skeswg": "a swinging whoosh", "hoof": "a heavy hoof step",
+    "metal": "a heavy metal footstep", "tink": "a small metallic tink", "flame": "flames burning",
+    "flamst": "a burst of flame", "radio": "a radio beep",
+}
+_MONSTER_SUFFIXES = {"sit": "a monster growling", "act": "a monster growling", "pain": "a monster in pain",
+                     "dth": "a monster dying", "atk": "a monster attacking"}
+
+
+def freedoom(rel: PurePosixPath, root: Path) -> Caption | None:
+    """freedoom2.wad sound lumps by code; monster codes by their suffix (sight, pain, death, attack)."""
+    code = rel.stem
+    described = FREEDOOM_SOUNDS.get(code)
+    if described is None:
+        base = code.rstrip("0123456789")
+        described = next((v for k, v in _MONSTER_SUFFIXES.items() if base.endswith(k)), None)
+    if described is None:
+        return None
+    captions = [f"the sound of {described}", described, f"a recording of {described}", f"{described}, sound effect"]
+    return Caption(captions, [described])

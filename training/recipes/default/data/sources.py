@@ -13,6 +13,7 @@ from . import captioners
 from .archives import unpack_ocgs, unpack_zips
 from .filesource import FileSource, default_caption
 from .names import DRUM_EXPANSIONS
+from .wad import unpack_wad_sounds
 
 G = "usr/share/games"
 
@@ -59,6 +60,8 @@ FILE_SOURCES = [
                license="CC-BY-3.0"),
     FileSource("0ad-data", "0ad-data", ["_archives/public.zip/audio"], prepare=unpack_zips("public.zip"),
                captioner=captioners.zero_ad),
+    FileSource("freedoom", "freedoom", ["_archives/freedoom2.wad"], prepare=unpack_wad_sounds("freedoom2.wad"),
+               captioner=captioners.freedoom),
     FileSource("torcs-data", "torcs-data", [f"{G}/torcs/data/sound"]),
     FileSource("naev-data", "naev-data", ["usr/share/naev/dat/snd/sounds"]),
     FileSource("widelands-data", "widelands-data", [f"{G}/widelands/data/sound"]),
