@@ -26,6 +26,7 @@ FORMATS = {
     ".aiff": ("AIFF", "PCM_16"),
     ".aifc": ("AIFF", "PCM_16"),
 }
+WRITE_FRAMES = 1 << 16
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)  # the only rates an opus file can have
 
 
@@ -59,5 +60,11 @@ def write_audio(path, samples: np.ndarray, sr: int, format: str | None = None, s
 
     path = Path(os.fsdecode(path))  # bytes (e.g. non-UTF-8 names) welcome
     default_format, default_subtype = FORMATS.get(path.suffix.lower(), ("WAV", "PCM_16"))
-    soundfile.write(os.fsencode(path), samples, sr, format=format or default_format, subtype=subtype or default_subtype)
+    samples = np.asarray(samples, dtype=np.float32)
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    # Written in pieces: this libsndfile's Vorbis encoder crashes (SIGSEGV) on one write of ~1 min of stereo.
+    with soundfile.SoundFile(os.fsencode(path), "w", sr, channels, subtype or default_subtype,
+                             format=format or default_format) as f:
+        for start in range(0, len(samples), WRITE_FRAMES):
+            f.write(samples[start : start + WRITE_FRAMES])
     return path
