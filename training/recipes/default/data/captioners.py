@@ -95,7 +95,7 @@ def _drum_caption(name: str, rel: PurePosixPath) -> Caption | None:
 
 def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:
     """Voice lines ('voices/<Actor>/<Line>.ogg'): an actor saying the line."""
-    words = cap.describe(rel.stem)
+    words = cap.describe(rel.stem, None, cap.english_words()) or cap.describe(rel.stem)
     if not words:
         return None
     captions = cap.spoken_phrasings(words) + [f"a cartoon character shouting {words}"]

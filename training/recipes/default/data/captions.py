@@ -63,11 +63,12 @@ WORD_LIST = Path("/usr/share/dict/words")
 
 @lru_cache(maxsize=1)
 def english_words(path: Path = WORD_LIST) -> frozenset[str] | None:
-    """Lower-case common words of a system word list (proper nouns left out), or None."""
+    """Lower-case words of a system word list, or None. Proper nouns ("Norsemen") are
+    included, lower-cased, so that they are kept whole rather than split ("nor semen")."""
     if not path.exists():
         return None
     lines = path.read_text(encoding="utf-8", errors="replace").split()
-    return frozenset(w for w in lines if w.isalpha() and w.islower() and w.isascii())
+    return frozenset(w.lower() for w in lines if w.isalpha() and w.isascii())
 
 
 # Short words allowed inside run-together phrases ("coverme", "imgoingin").
@@ -85,15 +86,16 @@ def split_compound(token: str, words: frozenset[str], parts: int = 6) -> list[st
     return None
 
 
-def _split(token: str, words: frozenset[str], parts: int) -> list[str] | None:
-    if (token in words and len(token) >= 3) or token in SHORT_WORDS:
+def _split(token: str, words: frozenset[str], parts: int, first: bool = True) -> list[str] | None:
+    if (token in words and len(token) >= 3) or (token in SHORT_WORDS and token != "i"):
         return [token]
     if parts <= 1:
         return None
     for cut in range(len(token) - 1, 0, -1):
         head = token[:cut]
-        if (head in words and len(head) >= 3) or head in SHORT_WORDS:
-            rest = _split(token[cut:], words, parts - 1)
+        # "i" only opens a phrase ("iwanttoattack"); inside a word it splits wrongly ("ind i an")
+        if (head in words and len(head) >= 3) or (head in SHORT_WORDS and (head != "i" or first)):
+            rest = _split(token[cut:], words, parts - 1, first=False)
             if rest:
                 return [head, *rest]
     return None

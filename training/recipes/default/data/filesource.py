@@ -39,7 +39,7 @@ class FileSource:
     name: str
     package: str
     roots: list[str]
-    exclude: str = r"(^|/)(music|musics|Music)(/|$)"
+    exclude: str = r"(^|/)(music|musics|Music)(/|$)|(?i:theme)"
     extra: dict[str, str] = field(default_factory=dict)
     context: str = ""
     license: str = ""  # used where the copyright file is not machine-readable
