@@ -275,3 +275,26 @@ def test_explicit_index_kind_is_remembered(tmp_path, rng):
     flat.close()
     assert flat.stats()["faiss_kind"] == "flat"
     assert len(Store(tmp_path / "k.db", readonly=True).search(unit(rng, 1)[0], k=3)) == 3
+
+
+@pytest.mark.parametrize("subset_limit", [50_000, 10])
+def test_hnsw_filtered_search_is_exact_over_the_allowed_files(tmp_path, rng, monkeypatch, subset_limit):
+    # subset_limit 10 forces the IDSelector path through the HNSW graph (and its exact fallback).
+    from clapsearch.store import search
+
+    monkeypatch.setattr(search, "EXACT_SUBSET_LIMIT", subset_limit)
+    store = Store(tmp_path / "hf.db", index_kind="hnsw")
+    bind(store)
+    with store.batch():
+        for i in range(60):
+            add_file(store, rng, f"/{'wanted' if i % 20 == 0 else 'other'}/{i}.wav", segments=5)
+    query = unit(rng, 1)[0]
+    hits = store.search(query, k=15, filters=Filters(under="/wanted"), dedupe=False)
+    wanted = [r.id for r in store.iter_files() if r.path.startswith("/wanted/")]
+    scored = []
+    for file_id in wanted:
+        starts, _, vectors = store.file_vectors(file_id)
+        scored += [(float(v @ query), file_id, s) for v, s in zip(vectors, starts)]
+    scored.sort(reverse=True)
+    assert [(h.file_id, h.start) for h in hits] == [(f, s) for _, f, s in scored]
+    store.close()
