@@ -36,6 +36,23 @@ def random_units(rng, n, dim):
     return vectors
 
 
+# --data structured: a fixed random 32-d subspace of the 512-d space plus small isotropic noise.
+# Learned embeddings have a low intrinsic dimension like this; uniform random vectors have the
+# full 512 and are the worst case for any graph index.
+LATENT_DIM, NOISE = 32, 0.1
+
+
+def structured_units(rng, n, dim):
+    basis = np.random.default_rng(0).standard_normal((LATENT_DIM, dim), dtype=np.float32) / np.sqrt(LATENT_DIM)
+    vectors = rng.standard_normal((n, LATENT_DIM), dtype=np.float32) @ basis
+    vectors += NOISE * rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+make_units = random_units
+
+
 def fill(store, rng, total, dim, per_file):
     """Write `total` segments in files of `per_file`; returns all vectors in segment-id order."""
     chunks = []
@@ -47,7 +64,7 @@ def fill(store, rng, total, dim, per_file):
 
 
 def write_file(store, rng, number, count, dim, per_file):
-    vectors = random_units(rng, count, dim)
+    vectors = make_units(rng, count, dim)
     starts = np.arange(count, dtype=float)
     store.put_file({"path": f"/bench/{number // per_file:07d}.wav", "size": 1, "mtime": 0.0,
                     "content_hash": str(number), "duration": float(count), "sample_rate": 48000,
@@ -88,7 +105,7 @@ def run_size(size, kind, args, folder):
     rng = np.random.default_rng(size)
     store = Store(os.path.join(folder, f"{kind}-{size}.db"), index_kind=kind, ef_search=args.ef_search[0])
     store.bind_model("random", f"random-{args.dim}", args.dim, 48000, 10.0, 10.0)
-    result = {"segments": size, "kind": kind, "dim": args.dim, "threads": args.threads or "default"}
+    result = {"segments": size, "kind": kind, "dim": args.dim, "data": args.data, "threads": args.threads or "default"}
     with store.writer():
         started = time.perf_counter()
         vectors = fill(store, rng, size, args.dim, args.segments_per_file)
@@ -104,7 +121,7 @@ def run_size(size, kind, args, folder):
     started = time.perf_counter()
     reader.search(vectors[0], k=1)
     result["cold_open_first_query_s"] = round(time.perf_counter() - started, 2)
-    queries = random_units(np.random.default_rng(size + 1), args.queries, args.dim)
+    queries = make_units(np.random.default_rng(size + 1), args.queries, args.dim)
     if kind == "hnsw":
         for ef in args.ef_search:
             reader.settings.ef_search = ef
@@ -129,9 +146,13 @@ def main():
     parser.add_argument("--ef-search", default="64,128,256", help="HNSW efSearch values to report")
     parser.add_argument("--threads", type=int, default=1,
                         help="FAISS OpenMP threads (1 suits single queries on a shared machine; 0 = FAISS default)")
+    parser.add_argument("--data", choices=["random", "structured"], default="random",
+                        help="uniform random unit vectors, or ones near a 32-d subspace (see structured_units)")
     parser.add_argument("--folder", default=None, help="where to write the stores (default: a temp dir)")
     args = parser.parse_args()
     args.ef_search = [int(v) for v in args.ef_search.split(",")]
+    global make_units
+    make_units = structured_units if args.data == "structured" else random_units
     if args.threads:
         import faiss
 
