@@ -80,6 +80,12 @@ def test_license_per_file_last_matching_stanza_wins():
     assert license_for(stanzas, "usr/share/hydrogen/data/drumkits/Gimme A Hand 1.0/kick.wav", "") == "GPL-2+"
 
 
+def test_license_wildcard_globs_drop_upstream_top_folders_but_keep_three_parts():
+    stanzas = parse_copyright("Files: *\nLicense: CC-BY-SA-3.0\n\nFiles: mtg/mods/tnt/sounds/*\nLicense: CC0-1.0\n")
+    assert license_for(stanzas, "usr/share/games/minetest/games/minetest_game/mods/tnt/sounds/boom.ogg", "") == "CC0-1.0"
+    assert license_for(stanzas, "usr/share/games/minetest/games/minetest_game/mods/fire/sounds/a.ogg", "") == "CC-BY-SA-3.0"
+
+
 def test_license_falls_back_when_copyright_is_not_machine_readable():
     stanzas = parse_copyright("This package was debianized by someone.\n\nIt is GPL.\n")
     assert stanzas == []

@@ -6,9 +6,11 @@ Globs name paths in the upstream source tree, not where the package installs
 them, so a glob matches when it matches any trailing part of the installed
 path (``data/sounds/*`` matches ``usr/share/games/x/data/sounds/a.wav``).
 Where the upstream tree's top folders differ from the install location
-(``etc/samples/a.flac`` installed as ``usr/share/sonic-pi/samples/a.flac``),
-leading folders of a glob that names one exact file (no wildcard) are
-dropped too, down to the file name.
+(``etc/samples/a.flac`` installed as ``usr/share/sonic-pi/samples/a.flac``,
+``mtg/mods/tnt/sounds/*`` as ``.../minetest_game/mods/tnt/sounds/...``),
+leading folders of a glob are dropped too: down to the file name for an
+exact name, down to three parts (``tnt/sounds/*``) for a wildcard glob, so
+that a bare ``sounds/*`` never matches.
 A glob naming an archive (``drumkits/Kit.h2drumkit``, ``base.wz``) also
 covers the folder it unpacks to (``drumkits/Kit/...``, ``drumkits/Kit v4/...``).
 Copyright files that are not DEP-5 get the license the source declares.
@@ -68,9 +70,8 @@ def _tails(pattern: str) -> list[str]:
 
 def _tails_of(pattern: str) -> list[str]:
     parts = pattern.split("/")
-    if any(c in pattern for c in "*?["):
-        return [pattern]
-    return ["/".join(parts[i:]) for i in range(len(parts))]
+    keep = 3 if any(c in pattern for c in "*?[") else 1
+    return ["/".join(parts[i:]) for i in range(max(len(parts) - keep + 1, 1))]
 
 
 def _matches(pattern: str, path: str) -> bool:
