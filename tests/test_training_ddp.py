@@ -30,8 +30,10 @@ def test_two_processes_match_one_process_with_the_doubled_batch(tmp_path, tiny_t
 
     single, ddp = read_log(tmp_path / "one"), read_log(tmp_path / "two")
     assert [s["step"] for s in ddp] == [s["step"] for s in single] == list(range(1, 13))
+    print("max |loss difference| over 12 steps:", max(abs(a["loss"] - b["loss"]) for a, b in zip(single, ddp)),
+          "losses", [round(a["loss"], 4) for a in single])
     for a, b in zip(single, ddp):
-        assert b["loss"] == pytest.approx(a["loss"], abs=2e-4), (a["step"], a["loss"], b["loss"])
+        assert b["loss"] == pytest.approx(a["loss"], abs=1e-4), (a["step"], a["loss"], b["loss"])
         assert b["logit_scale"] == pytest.approx(a["logit_scale"], abs=1e-4)
     # The curve moved (the comparison is not between two untrained models).
     assert single[-1]["loss"] != pytest.approx(single[0]["loss"], abs=1e-3)

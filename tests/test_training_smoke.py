@@ -11,6 +11,8 @@ from training import train
 from training.checkpoints import latest_checkpoint
 from training.export import export_run, trained_module
 
+pytestmark = pytest.mark.slow  # each test trains a model (2-10 s on a busy 2-core machine)
+
 
 def run(tmp_path, text_dir, run_name, *extra, **top):
     config = write_recipe(tmp_path / f"{run_name}.json", recipe(text_dir, **top))
@@ -84,3 +86,10 @@ def test_export_loads_in_clapsearch_with_the_same_embeddings(tmp_path, tiny_text
     assert torch.allclose(model.embed_audio(waves), expected_audio, atol=1e-5)
     assert torch.allclose(model.embed_text(texts), expected_text, atol=1e-5)
     assert model.sample_rate == 16000 and model.window_seconds == 1.0 and model.dim == 16
+
+
+def test_decoding_in_workers_gives_the_same_run(tmp_path, tiny_text_dir):
+    data = recipe(tiny_text_dir)["data"]
+    inline = run(tmp_path, tiny_text_dir, "inline", "--set", "max_steps=3")
+    workers = run(tmp_path, tiny_text_dir, "workers", "--set", "max_steps=3", data={**data, "num_workers": 2})
+    assert [s["loss"] for s in read_log(workers)] == pytest.approx([s["loss"] for s in read_log(inline)], abs=1e-6)

@@ -247,6 +247,7 @@ def main(argv=None) -> Path:
     """Train as the arguments say; returns the run directory."""
     args = parse_args(argv if argv is not None else sys.argv[1:])
     config = load_config(args.config, args.set)
+    threads_before = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
     env = init_distributed(args.device)
@@ -264,6 +265,7 @@ def main(argv=None) -> Path:
         trainer.fit()
     finally:
         cleanup(env)
+        torch.set_num_threads(threads_before)  # main() may run inside a larger process (tests)
     return run_dir
 
 
