@@ -62,8 +62,12 @@ def import_reference():
     return reference
 
 
+# config_2023.yml of the same wheel (its HTSAT ignores these audio settings and uses its own config).
+REFERENCE_2023 = dict(REFERENCE_2022, audioenc_name="HTSAT", fmax=8000, out_emb=768)
+
+
 def reference_2022(text_dir: str, **overrides):
-    """The reference CLAP class with random weights; its BERT is built from `text_dir`'s config.
+    """The reference CLAP class with random weights; its text model is built from `text_dir`'s config.
 
     The reference TextEncoder calls AutoModel.from_pretrained (weights from the hub); here it
     is given a config-only directory and random weights, which keeps every module and name.

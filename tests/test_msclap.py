@@ -116,6 +116,6 @@ def test_offline_without_a_local_text_model_says_how_to_fix_it(tmp_path, monkeyp
         load_model(f"msclap-2022:{path}")
 
 
-def test_msclap_2023_says_what_is_missing(tmp_path):
-    with pytest.raises(CheckpointError, match="msclap-2023"):
+def test_msclap_2023_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="CLAP_weights_2023.pth"):
         load_model(f"msclap-2023:{tmp_path / 'w.pth'}")

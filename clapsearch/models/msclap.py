@@ -1,4 +1,4 @@
-"""Microsoft CLAP checkpoints (`msclap-2022:PATH`) loaded into our own Clap module.
+"""Microsoft CLAP checkpoints (`msclap-2022:PATH`, `msclap-2023:PATH`) loaded into our own Clap module.
 
 The checkpoint holds every weight, the text tower's included, so only the text model's
 *config and tokenizer* are needed besides it. They come from, in this order:
@@ -8,14 +8,16 @@ The checkpoint holds every weight, the text tower's included, so only the text m
     the hub name "bert-base-uncased"                            (needs network or the hub cache)
 
 The file is read with torch.load(weights_only=True); one that needs arbitrary unpickling is
-refused. Differences from the reference wrapper, on purpose: fixed 5 s windows (the caller
-windows the audio; no random crops), texts truncated to 100 tokens, CPU or CUDA.
+refused. Differences from the reference wrapper, on purpose: fixed 5 s (2022) / 7 s (2023)
+windows (the caller windows the audio; no random crops), texts truncated to 100 / 77 tokens
+(keeping GPT-2's end-of-text token), CPU or CUDA.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 
 from ..errors import CheckpointError
 from .config import AudioTowerConfig, ClapConfig, TextTowerConfig
@@ -28,6 +30,8 @@ TEXT_SUFFIX = "?text="
 # Keys the checkpoint may hold that our module does not: transformers versions disagree on
 # these buffers, and the values are recomputed anyway.
 ALLOWED_UNEXPECTED = ("caption_encoder.base.embeddings.position_ids", "caption_encoder.base.embeddings.token_type_ids")
+# Older transformers saved GPT-2's causal-mask buffers (h.N.attn.bias / masked_bias) in the state dict.
+GPT2_MASK_BUFFER = re.compile(r"^caption_encoder\.base\.h\.\d+\.attn\.(bias|masked_bias)$")
 
 
 def config_2022(text_source: str = "bert-base-uncased") -> ClapConfig:
@@ -40,6 +44,21 @@ def config_2022(text_source: str = "bert-base-uncased") -> ClapConfig:
         window_seconds=5.0,
         projection_dropout=0.5,
         name="msclap-2022",
+    )
+
+
+def config_2023(text_source: str = "gpt2") -> ClapConfig:
+    """The released 2023 model: HTSAT-tiny (768-d) + GPT-2 end-of-text token, 7 s at 44.1 kHz, d = 1024."""
+    return ClapConfig(
+        audio=AudioTowerConfig(kind="htsat", params={}),  # the reference's HTSAT-tiny defaults
+        text=TextTowerConfig(kind="hf", name_or_path=text_source, pooling="eos", max_length=77,
+                             # as the reference: pad with '!' (id 0), append " <|endoftext|>"
+                             params={"pad_token": "!", "append_eos": True, "eos_separator": " "}),
+        embed_dim=1024,
+        sample_rate=44100,
+        window_seconds=7.0,
+        projection_dropout=0.5,
+        name="msclap-2023",
     )
 
 
@@ -99,7 +118,17 @@ def load_2022(arg: str, name: str | None = None, device: str | None = None):
 
 
 def load_2023(arg: str, name: str | None = None, device: str | None = None):
-    raise CheckpointError(
-        "msclap-2023 checkpoints are not supported yet (their HTSAT audio tower has no counterpart "
-        "here); use msclap-2022:PATH or hf:laion/clap-htsat-unfused."
-    )
+    """`msclap-2023:PATH[?text=DIR]` -> an AudioTextModel; HTSAT names are remapped to transformers'."""
+    from .htsat import remap_ms_htsat
+    from .wrapper import ClapAudioTextModel
+
+    path, text_source = split_text_source(arg, "gpt2")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"MS CLAP checkpoint {path!r} does not exist; give the path of CLAP_weights_2023.pth.")
+    state = remap_ms_htsat(read_ms_state_dict(path))
+    state = {k: v for k, v in state.items() if not GPT2_MASK_BUFFER.match(k)}
+    module = build_module(config_2023(text_source), "msclap-2023")
+    report = load_state_into(module, state, path)
+    model = ClapAudioTextModel(module, name=name or f"msclap-2023:{arg}", device=device)
+    model.load_report = report
+    return model

@@ -92,18 +92,27 @@ def build_hf_text_tower(config, load_pretrained: bool = True) -> TextTower:
     if tokenizer.pad_token is None:  # GPT-2 has none; the 2023 MS model pads with '!' (id 0)
         tokenizer.pad_token = config.params.get("pad_token", tokenizer.eos_token)
     if config.params.get("append_eos") and tokenizer.eos_token:
-        tokenizer = _EosAppendingTokenizer(tokenizer)
+        tokenizer = _EosAppendingTokenizer(tokenizer, config.params.get("eos_separator", ""))
     return TextTower(base, tokenizer, config.pooling, config.max_length)
 
 
 class _EosAppendingTokenizer:
-    """Wraps a GPT-2 tokenizer so each text ends with the end-of-text token (MS CLAP 2023)."""
+    """Wraps a GPT-2 tokenizer so each text ends with the end-of-text token (MS CLAP 2023).
 
-    def __init__(self, tokenizer):
+    The MS reference appends " <|endoftext|>" (separator " "). Truncation cuts the text, never
+    the end-of-text token, because "eos" pooling reads that token's hidden state.
+    """
+
+    def __init__(self, tokenizer, separator: str = ""):
         self._tok = tokenizer
+        self.separator = separator
 
     def __getattr__(self, name):
         return getattr(self._tok, name)
 
-    def __call__(self, texts, **kwargs):
-        return self._tok([t + self._tok.eos_token for t in texts], **kwargs)
+    def __call__(self, texts, max_length=None, return_tensors=None, **kwargs):
+        limit = max_length - 1 if max_length else None
+        bodies = self._tok([t + self.separator for t in texts], truncation=limit is not None, max_length=limit,
+                           add_special_tokens=False)["input_ids"]
+        ids = [body + [self._tok.eos_token_id] for body in bodies]
+        return self._tok.pad({"input_ids": ids}, padding=True, return_tensors=return_tensors)

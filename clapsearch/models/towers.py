@@ -15,6 +15,7 @@ import importlib
 
 AUDIO_TOWERS: dict[str, str] = {
     "cnn14": "clapsearch.models.cnn14:build",
+    "htsat": "clapsearch.models.htsat:build",
     "aisfx": "clapsearch.models.aisfx:build",
 }
 
