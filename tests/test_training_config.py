@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from training.config import TrainConfig, load_config, save_config
-from training.train import expand
+from training.config import TrainConfig, expand, load_config, save_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 

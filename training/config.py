@@ -155,6 +155,17 @@ def _dataclass_of(annotation):
     return None
 
 
+def expand(path) -> str:
+    """${VAR} in a recipe path comes from the environment; an unset one is an error, not a path."""
+    import os
+
+    expanded = os.path.expandvars(str(path))
+    if "${" in expanded or expanded.startswith("$"):
+        raise ValueError(f"The recipe path {str(path)!r} names an environment variable that is not set; "
+                         "set it or override the path with --set.")
+    return expanded
+
+
 def read_recipe(path: str | Path) -> dict:
     path = Path(path)
     text = path.read_text()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .config import TrainConfig, load_config, save_config
+from .config import TrainConfig, expand, load_config, save_config
 from .data.dataset import ClipDataset, EpochSampler, collate
 from .data.manifest import read_manifest
 from .distributed import DistEnv, all_reduce_mean, barrier, cleanup, init_distributed, wrap_ddp
@@ -60,17 +60,6 @@ class JsonlLog:
             handle.write(json.dumps(record) + "\n")
         shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
         print(shown, flush=True)
-
-
-def expand(path) -> str:
-    """${VAR} in a recipe path comes from the environment; an unset one is an error, not a path."""
-    import os
-
-    expanded = os.path.expandvars(str(path))
-    if "${" in expanded or expanded.startswith("$"):
-        raise ValueError(f"The recipe path {str(path)!r} names an environment variable that is not set; "
-                         "set it or override the path with --set.")
-    return expanded
 
 
 def split_entries(config: TrainConfig, run_dir: Path, env: DistEnv):

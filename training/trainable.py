@@ -7,8 +7,6 @@ called from its forward under no_grad and stay in eval mode (no dropout, fixed B
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -17,6 +15,8 @@ from clapsearch.models import towers
 from clapsearch.models.checkpoint import clean_state_dict, load_into, read_state_dict
 from clapsearch.models.clap import Clap
 from clapsearch.models.text import pool
+
+from .config import expand
 
 # Heads the towers carry but CLAP's forward never uses; they never train (DDP would stall
 # waiting for their gradients).
@@ -37,7 +37,7 @@ def build_model(config) -> Clap:
     torch.manual_seed(config.seed)
     model = Clap(config.model, load_pretrained_text=config.init.load_pretrained_text)
     if config.init.audio_tower:
-        path = os.path.expandvars(config.init.audio_tower)
+        path = expand(config.init.audio_tower)
         state = clean_state_dict(read_state_dict(path, key=config.init.audio_tower_key))
         load_into(model.audio_encoder.base, state, source=path)
     if config.init.model_dir:
