@@ -252,3 +252,10 @@ def test_freedoom_codes_have_words():
     assert freedoom(PurePosixPath("shotgn.wav"), Path(".")).labels == ["a shotgun blast"]
     assert freedoom(PurePosixPath("posit2.wav"), Path(".")).labels == ["a monster growling"]
     assert freedoom(PurePosixPath("xyzzy.wav"), Path(".")) is None
+
+
+def test_localised_voice_packs_name_their_language():
+    from training.recipes.default.data.captioners import game_voice
+
+    assert game_voice(PurePosixPath("voices/Default_es/Amazing.ogg"), Path(".")).labels == ["Spanish speech"]
+    assert game_voice(PurePosixPath("voices/Pirate/Amazing.ogg"), Path(".")).labels == ["speech"]

@@ -94,7 +94,15 @@ def _drum_caption(name: str, rel: PurePosixPath) -> Caption | None:
 
 
 def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:
-    """Voice lines ('voices/<Actor>/<Line>.ogg'): an actor saying the line."""
+    """Voice lines ('voices/<Actor>/<Line>.ogg'): an actor saying the line. Packs named
+    '<Actor>_<language code>' are the same lines spoken in that language (the file name
+    then gives the meaning, not the words heard), so the caption names the language."""
+    pack = rel.parts[-2] if len(rel.parts) >= 2 else ""
+    language = language_name(pack.rsplit("_", 1)[1]) if "_" in pack else None
+    if language:
+        captions = [f"a voice exclaiming in {language}", f"someone speaking {language}", f"{language} speech",
+                    f"a cartoon character shouting in {language}"]
+        return Caption(captions, [f"{language} speech"])
     words = cap.describe(rel.stem, None, cap.english_words()) or cap.describe(rel.stem)
     if not words:
         return None
