@@ -46,7 +46,7 @@ EXAMPLES = [
             reencode=True, group="belofilms_GuitarStrums/D major chord"),
     Example("man_speaking_latin.ogg", "0ad-data", f"{ZERO_AD}/voice/latin/civ/civ_male_march_1.ogg",
             "a man speaking"),
-    Example("horse.ogg", "0ad-data", f"{ZERO_AD}/actor/fauna/animal/horse_idle1.ogg", "a horse neighing"),
+    Example("horse.ogg", "0ad-data", f"{ZERO_AD}/actor/fauna/animal/horse_idle1.ogg", "a horse"),
 ]
 
 TEST_ITEMS = frozenset(example.item for example in EXAMPLES)
