@@ -298,3 +298,17 @@ def test_hnsw_filtered_search_is_exact_over_the_allowed_files(tmp_path, rng, mon
     scored.sort(reverse=True)
     assert [(h.file_id, h.start) for h in hits] == [(f, s) for _, f, s in scored]
     store.close()
+
+
+def test_flush_rewrites_the_faiss_file_only_when_behind(store, rng):
+    add_file(store, rng, "/f.wav")
+    store.flush()
+    faiss_file = store.path + ".faiss"
+    first = os.stat(faiss_file).st_mtime_ns
+    store.flush()
+    store.search(unit(rng, 1)[0])
+    store.flush()
+    assert os.stat(faiss_file).st_mtime_ns == first
+    add_file(store, rng, "/g.wav")
+    store.flush()
+    assert os.stat(faiss_file).st_mtime_ns != first

@@ -113,6 +113,7 @@ class VectorIndex:
         _write_atomically(self.sidecar_path, json.dumps(stamp).encode())
         _fsync_dir(os.path.dirname(os.path.abspath(self.index_path)))
         self.saved_generation = self.generation
+        self.dirty = False
 
     # ---- keeping in step with SQLite ---------------------------------------------------
     def sync(self, generation: int, live_ids, vectors_for, allow_kind_change: bool) -> None:
