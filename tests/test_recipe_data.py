@@ -259,3 +259,13 @@ def test_localised_voice_packs_name_their_language():
 
     assert game_voice(PurePosixPath("voices/Default_es/Amazing.ogg"), Path(".")).labels == ["Spanish speech"]
     assert game_voice(PurePosixPath("voices/Pirate/Amazing.ogg"), Path(".")).labels == ["speech"]
+
+
+def test_vocal_sounds_in_voice_clips_are_not_captioned_as_words():
+    from training.recipes.default.data.captioners import game_voice, spoken_language
+    from training.recipes.default.data.filesource import default_caption
+
+    assert game_voice(PurePosixPath("voices/Default/Laugh.ogg"), Path(".")).labels == ["person laughing"]
+    assert spoken_language(PurePosixPath("da/tux-laugh.ogg"), Path(".")).labels == ["person laughing"]
+    assert spoken_language(PurePosixPath("fr/chapeau.ogg"), Path(".")).labels == ["French speech"]
+    assert default_caption(PurePosixPath("player/coms/pain25.ogg"), {}).labels == ["person crying out in pain"]

@@ -19,6 +19,9 @@ def spoken_language(rel: PurePosixPath, root: Path) -> Caption | None:
     language = language_name(rel.parts[0])
     if language is None:
         return None
+    action = cap.vocal_sound(cap.describe(rel.stem, None, cap.english_words()) or cap.describe(rel.stem))
+    if action:  # ktuberling's "tux-laugh" is laughter, not a word
+        return Caption(cap.vocal_phrasings(action), [f"person {action}"])
     what = "a letter or syllable" if "alpha" in rel.parts or "syllab" in rel.parts else "a word"
     captions = [f"a person speaking {language}", f"someone saying {what} in {language}",
                 f"{language} speech", f"a voice pronouncing {what} in {language}",
@@ -97,6 +100,9 @@ def game_voice(rel: PurePosixPath, root: Path) -> Caption | None:
     """Voice lines ('voices/<Actor>/<Line>.ogg'): an actor saying the line. Packs named
     '<Actor>_<language code>' are the same lines spoken in that language (the file name
     then gives the meaning, not the words heard), so the caption names the language."""
+    action = cap.vocal_sound(cap.describe(rel.stem, None, cap.english_words()) or cap.describe(rel.stem))
+    if action:  # laughter, coughs, cries are not words in any language
+        return Caption(cap.vocal_phrasings(action), [f"person {action}"])
     pack = rel.parts[-2] if len(rel.parts) >= 2 else ""
     language = language_name(pack.rsplit("_", 1)[1]) if "_" in pack else None
     if language:

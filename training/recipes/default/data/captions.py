@@ -24,7 +24,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .names import EXPANSIONS, JOINS, PITCH_WORDS, STOPWORDS
+from .names import EXPANSIONS, JOINS, PITCH_WORDS, STOPWORDS, VOCALISATIONS
 
 _SEPARATORS = re.compile(r"[\s_\-.+,()\[\]'&~#@!]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -143,6 +143,15 @@ def phrasings(description: str, context: str = "") -> list[str]:
     if context and context not in description:
         captions += [f"{description}, {context}", f"{context}: {description}"]
     return _unique(captions)
+
+
+def vocal_sound(words: str) -> str | None:
+    """'laughing' when a voice clip's words name a non-speech vocal sound, else None."""
+    return next((VOCALISATIONS[w] for w in words.split() if w in VOCALISATIONS), None)
+
+
+def vocal_phrasings(action: str) -> list[str]:
+    return [f"a person {action}", f"someone {action}", f"the sound of a person {action}", f"a voice {action}"]
 
 
 def spoken_phrasings(words: str) -> list[str]:

@@ -64,6 +64,9 @@ def default_caption(rel: PurePosixPath, extra: dict[str, str], context: str = ""
     if not description:
         return None
     if any(token in VOICE_FOLDERS for part in rel.parent.parts for token in cap.split_name(part)):
+        action = cap.vocal_sound(description)
+        if action:
+            return Caption(cap.vocal_phrasings(action), [f"person {action}"])
         return Caption(cap.spoken_phrasings(description), ["speech"])
     folders = " ".join(w for part in rel.parent.parts for w in [cap.describe(part, extra, words)] if w)
     where = ", ".join(x for x in (folders, context) if x and x not in description)

@@ -67,3 +67,15 @@ STOPWORDS = {
 # pitch-bearing word, because they then describe the sound ("low tom").
 PITCH_WORDS = {"tom", "tom drum", "kick drum", "bass drum", "conga", "bongo", "timbale",
                "agogo", "wood block", "drone", "hum", "beep", "bell", "whistle"}
+
+# Non-speech vocal sounds: a voice clip whose name holds one of these is a person
+# making that sound, not saying the word ("Laugh.ogg" is laughter).
+VOCALISATIONS = {
+    "laugh": "laughing", "laughter": "laughing", "laughing": "laughing", "cough": "coughing",
+    "coughing": "coughing", "scream": "screaming", "screaming": "screaming", "yawn": "yawning",
+    "snore": "snoring", "snoring": "snoring", "sneeze": "sneezing", "sigh": "sighing", "grunt": "grunting",
+    "gasp": "gasping", "groan": "groaning", "moan": "moaning", "cry": "crying", "burp": "burping",
+    "hiccup": "hiccuping", "kiss": "kissing", "whistle": "whistling", "hum": "humming", "pain": "crying out in pain",
+    "hurt": "crying out in pain", "ouch": "crying out in pain", "ooff": "crying out in pain",
+    "die": "crying out as they die", "death": "crying out as they die", "drown": "choking under water",
+}
