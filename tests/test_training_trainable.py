@@ -50,3 +50,25 @@ def test_everything_frozen_is_refused(tiny_text_dir):
                          text_projection=True, logit_scale=True)
     with pytest.raises(ValueError, match="unfreeze"):
         TrainableClap(clap)
+
+
+def test_starting_weights_from_a_tower_file_and_from_an_exported_model(tmp_path, tiny_text_dir):
+    from clapsearch.models.exported import save_dir
+    from tests.training_helpers import SMALL_CNN14
+
+    donor_config = TrainConfig.from_dict(recipe(tiny_text_dir, audio=SMALL_CNN14, seed=5))
+    donor = build_model(donor_config)
+    # A PANNs-style file: the tower's weights under "model".
+    torch.save({"model": donor.audio_encoder.base.state_dict(), "iteration": 1}, tmp_path / "tower.pth")
+    config = TrainConfig.from_dict(recipe(tiny_text_dir, audio=SMALL_CNN14,
+                                          init={"audio_tower": str(tmp_path / "tower.pth"), "audio_tower_key": "model"}))
+    started = build_model(config)
+    for name, value in donor.audio_encoder.base.state_dict().items():
+        assert torch.equal(started.audio_encoder.base.state_dict()[name], value), name
+    assert not torch.equal(started.audio_encoder.projection.linear1.weight, donor.audio_encoder.projection.linear1.weight)
+    # A whole exported model directory.
+    save_dir(donor, tmp_path / "exported")
+    config = TrainConfig.from_dict(recipe(tiny_text_dir, audio=SMALL_CNN14, init={"model_dir": str(tmp_path / "exported")}))
+    started = build_model(config)
+    for name, value in donor.state_dict().items():
+        assert torch.equal(started.state_dict()[name], value), name
