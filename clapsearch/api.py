@@ -359,27 +359,36 @@ def _copy_file(store, source, found) -> None:
 
 
 def _excerpt_vector(store, model, path: str, start, end) -> np.ndarray:
-    """The query vector for `similar`: the stored pooled vector of an unchanged indexed file, else embed."""
+    """The query vector for `similar`: the stored vector of an unchanged indexed file, else embed it."""
     from .audio.decode import load_mono
-    from .audio.windows import iter_windows
     from .errors import DecodeError
-    from .models.base import window_samples
 
     if start is None:
         record = store.get_file(path)
-        stat = os.stat(path) if os.path.exists(path) else None
-        if record is not None and record.status == "indexed" and stat and (record.size, record.mtime) == (
-                stat.st_size, stat.st_mtime):
+        if record is not None and record.status == "indexed" and _unchanged(record, path):
             return store.pooled_vector(record.id)
+        ((_, vector, error),) = _file_vectors(None, model, [path])  # streamed: any length
+        if error:
+            raise ClapsearchError(f"Cannot read '{path}': {error}.")
+        return vector
     try:
-        samples = load_mono(path, model.sample_rate, start or 0.0, None if start is None else end - start)
+        samples = load_mono(path, model.sample_rate, start, end - start)
     except DecodeError as error:
         raise ClapsearchError(f"Cannot read '{path}': {error}.") from None
-    window = window_samples(model)
-    windows = np.stack([w for _, w in iter_windows([samples], window, window // 2)])
+    return zeroshot.pool(_embed_windows(model, samples))
+
+
+def _embed_windows(model, samples: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Window vectors of one in-memory excerpt (half-window hop), embedded `batch_size` at a time."""
     import torch
 
-    return zeroshot.pool(np.asarray(model.embed_audio(torch.from_numpy(windows))))
+    from .audio.windows import iter_windows
+    from .models.base import window_samples
+
+    window = window_samples(model)
+    windows = [w for _, w in iter_windows([samples], window, max(1, window // 2))]
+    return np.concatenate([np.asarray(model.embed_audio(torch.from_numpy(np.stack(windows[i:i + batch_size]))))
+                           for i in range(0, len(windows), batch_size)])
 
 
 def _file_vectors(store, model, paths: list[str]):

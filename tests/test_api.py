@@ -142,3 +142,14 @@ def test_model_mismatch(lib, tmp_path, tiny_model, tiny_text_dir):
         api.Library(model=other).search("dog")
     with pytest.raises(ModelMismatchError):
         api.Library(model=other).index([tmp_path / "lib"])
+
+
+def test_similar_to_an_unreadable_or_missing_file_is_one_sentence(lib, tmp_path, tiny_model):
+    library = api.Library(model=tiny_model)
+    library.index([tmp_path / "lib"])
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    with pytest.raises(ClapsearchError, match=r"^Cannot read '.*notes.wav': not an audio file .*\.$"):
+        library.similar(bad)
+    with pytest.raises(ClapsearchError, match="does not exist"):
+        library.similar(tmp_path / "missing.wav")
