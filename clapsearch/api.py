@@ -75,7 +75,7 @@ class Library:
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
         from .store import Store
 
-        store = Store(self.db, readonly=True)
+        store = _open_existing(self.db, readonly=True)
         try:
             meta = store.model_meta()
             if meta is None or not store.stats()["files_indexed"]:

@@ -198,7 +198,7 @@ def test_prune_removes_missing_files(indexed, db):
 
 def test_query_on_a_missing_index_is_one_sentence_and_exit_1(db):
     result = run("query", "dog", "--db", db, code=1)
-    assert result.stderr.startswith("Error: ") and "run `clapsearch index FOLDER` first" in result.stderr
+    assert result.stderr == f"Error: There is no index at {db}; run `clapsearch index FOLDER` first.\n"
     assert len(result.stderr.strip().splitlines()) == 1
     assert run("info", "--db", db, code=1).stderr.startswith("Error: There is no index")
 
