@@ -96,7 +96,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every_steps: int | None = None  # besides the end of every epoch
     keep_checkpoints: int = 2
-    log_every_steps: int = 10
+    log_every_steps: int = 10  # stdout; log.jsonl gets every step
     validate: bool = True
     validate_at_start: bool = True  # also log the untrained model's validation (step 0)
     text_cache_size: int = 100_000  # captions whose frozen-text-tower output is kept (0: none)

@@ -48,16 +48,19 @@ def parse_args(argv):
 
 
 class JsonlLog:
-    """log.jsonl plus a short stdout line; only rank 0 writes."""
+    """log.jsonl (every record) plus a short stdout line (every `show_every`-th step, every
+    validation); only rank 0 writes."""
 
-    def __init__(self, path: Path, enabled: bool):
-        self.path, self.enabled = path, enabled
+    def __init__(self, path: Path, enabled: bool, show_every: int = 1):
+        self.path, self.enabled, self.show_every = path, enabled, max(1, show_every)
 
     def write(self, record: dict) -> None:
         if not self.enabled:
             return
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
+        if record["event"] == "step" and record["step"] % self.show_every:
+            return
         shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
         print(shown, flush=True)
 
@@ -113,7 +116,7 @@ class Trainer:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.scheduler = make_scheduler(self.optimizer, config.optim, self.total_steps)
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
-        self.log = JsonlLog(run_dir / "log.jsonl", env.is_main)
+        self.log = JsonlLog(run_dir / "log.jsonl", env.is_main, config.log_every_steps)
         torch.manual_seed(config.seed + 1 + env.rank)  # dropout streams differ per rank, fixed per run
 
     # -- checkpoints ---------------------------------------------------------------------------
