@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from clapsearch.api import Library
+from clapsearch.errors import IndexLockedError
 from clapsearch.store import Store
 from tests.audio_gen import tone, write_audio
 from tests.sound_library import CountingModel
 
 REPO = Path(__file__).resolve().parent.parent
-N_FILES = 40
+N_FILES = 60  # 6 s of model time: room to act mid-run even on a loaded machine
 # A CLI run whose model takes 0.1 s per call (batch size 1), so the run lasts seconds and can be hit mid-way.
 RUNNER = """
 import sys, time
@@ -61,7 +62,7 @@ def committed(db) -> int:
         return 0
 
 
-def start_and_stop(tiny_text_dir, library, db, sig) -> tuple[subprocess.Popen, int]:
+def start_and_stop(tiny_text_dir, library, db, sig, while_running=None) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(tiny_text_dir), str(library), str(db)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -71,6 +72,8 @@ def start_and_stop(tiny_text_dir, library, db, sig) -> tuple[subprocess.Popen, i
     seen = committed(db)
     assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.communicate()}"
     assert 0 < seen < N_FILES
+    if while_running:
+        while_running(proc)
     proc.send_signal(sig)
     proc.wait(60)
     return proc, seen
@@ -94,7 +97,13 @@ def check_resumes(db, library, tiny_model, done_before: int) -> None:
 @pytest.mark.slow
 def test_kill_9_mid_run_then_resume(tmp_path, library, tiny_text_dir, tiny_model):
     db = tmp_path / "index.db"
-    proc, _ = start_and_stop(tiny_text_dir, library, db, signal.SIGKILL)
+
+    def second_run_refused_and_reads_work(proc):
+        with pytest.raises(IndexLockedError, match=f"Another clapsearch process \\(pid {proc.pid}\\)"):
+            Library(db=db, model=tiny_model).index([library])
+        assert len(Library(db=db, model=tiny_model).search("tone", k=3)) == 3  # readers never wait
+
+    proc, _ = start_and_stop(tiny_text_dir, library, db, signal.SIGKILL, second_run_refused_and_reads_work)
     assert proc.returncode == -signal.SIGKILL
     check_resumes(db, library, tiny_model, committed(db))
 
