@@ -144,8 +144,9 @@ def main():
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--segments-per-file", type=int, default=50)
     parser.add_argument("--ef-search", default="64,128,256", help="HNSW efSearch values to report")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="FAISS OpenMP threads (1 suits single queries on a shared machine; 0 = FAISS default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="FAISS OpenMP threads for building and for the exact ground truth (0 = FAISS "
+                             "default); each search runs on the store's single thread either way")
     parser.add_argument("--data", choices=["random", "structured"], default="random",
                         help="uniform random unit vectors, or ones near a 32-d subspace (see structured_units)")
     parser.add_argument("--folder", default=None, help="where to write the stores (default: a temp dir)")
