@@ -228,11 +228,16 @@ def main(argv=None) -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="audio in the generated library")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own choice)")
     parser.add_argument("--long-file-hours", type=float, default=None,
                         help="instead, index one generated file this long and report peak RSS")
     args = parser.parse_args(argv)
     model = load(args.model, args.device)
     import torch
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
 
     print(f"model {args.model}: dim {model.dim}, {model.sample_rate} Hz, {model.window_seconds} s windows; "
           f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs")
