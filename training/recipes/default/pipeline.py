@@ -37,18 +37,21 @@ def _stable_rank(entry) -> str:
 
 
 def balanced_order(entries, splits, max_train: int | None, max_val: int | None) -> list[int]:
-    """Indices to embed: validation clips, then training clips taking turns across sources;
-    each source in a fixed hash order, capped at `max_val` / `max_train` clips (None: all).
+    """Indices to embed: validation clips, then training clips taking turns across sources
+    ("test" clips, such as the bundled examples, are left out entirely);
+    each source in a fixed hash order with its labels taking turns, capped at `max_val` / `max_train`
+    clips (None: all).
 
     Embedding is the slow step on a shared CPU; this order means any prefix is balanced over
     sources, and the caps make the clip set a deterministic function of the manifest.
     """
     def per_source(split: str, cap: int | None) -> dict[str, list[int]]:
-        rows = sorted((i for i, s in enumerate(splits) if (s == "train") == (split == "train")),
+        rows = sorted((i for i, s in enumerate(splits) if s == split),
                       key=lambda i: _stable_rank(entries[i]))
         by_source: dict[str, list[int]] = {}
         for i in rows:
             by_source.setdefault(entries[i].source, []).append(i)
+        by_source = {s: _labels_take_turns(entries, r) for s, r in by_source.items()}
         return {s: r[:cap] if cap is not None else r for s, r in sorted(by_source.items())}
 
     def take_turns(by_source: dict[str, list[int]]) -> list[int]:
@@ -56,6 +59,18 @@ def balanced_order(entries, splits, max_train: int | None, max_val: int | None) 
         return [rows[k] for k in range(longest) for rows in by_source.values() if k < len(rows)]
 
     return take_turns(per_source("val", max_val)) + take_turns(per_source("train", max_train))
+
+
+def _labels_take_turns(entries, rows: list[int]) -> list[int]:
+    """`rows` reordered so that each label's first clip comes before any label's second clip:
+    a capped source then contributes as many different sounds as it can, not 200 takes of one."""
+    seen: dict[str, int] = {}
+    turn = {}
+    for i in rows:
+        label = (entries[i].labels or entries[i].captions)[0]
+        turn[i] = seen.get(label, 0)
+        seen[label] = turn[i] + 1
+    return sorted(rows, key=lambda i: turn[i])  # stable: hash order within a turn
 
 
 def feature_sets(manifest: Path, cache: Path, settings, cached_only: bool = False):

@@ -44,8 +44,8 @@ class TrainSettings:
     max_windows_per_clip: int = 4  # evenly spread over long clips: bounds embedding time
     # Training clips per source (fixed hash order); None = all. Bounds embedding time on a small
     # CPU and keeps the big sources (spoken words, unit sounds) from drowning the rest.
-    max_train_clips_per_source: int | None = 200
-    max_val_clips_per_source: int | None = 60
+    max_train_clips_per_source: int | None = 300
+    max_val_clips_per_source: int | None = 40
     val_share: float = 0.1  # used only for entries whose manifest gives no split
 
     def to_dict(self) -> dict:

@@ -1,0 +1,74 @@
+"""The bundled default model: loads offline, embeds deterministically, and ranks real recordings
+(the held-out examples/ recordings) under the walk-through's queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clapsearch.models import load_model
+from clapsearch.models.default import ASSET_DIR
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# The walk-through's queries (examples/README.md) and the file each must rank first.
+WALK_THROUGH = {
+    "dog barking": "dog_bark.ogg",
+    "rain": "rain.ogg",
+    "a car engine running": "car_engine.ogg",
+    "a snare drum hit": "snare_drum.aiff",
+    "a guitar chord": "guitar_chord.ogg",
+    "a man speaking": "man_speaking_latin.ogg",
+    "a horse neighing": "horse.ogg",
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("default")  # HF_HUB_OFFLINE=1 is set for every test (conftest)
+
+
+@pytest.fixture(scope="module")
+def example_vectors(model):
+    """{file name: pooled vector} of examples/, through the indexing pipeline."""
+    from clapsearch.audio.pipeline import FileEmbedding, embed_files
+
+    paths = sorted(EXAMPLES / name for name in WALK_THROUGH.values())
+    results = list(embed_files(model, paths, workers=1))
+    assert all(isinstance(r, FileEmbedding) for r in results), results
+    return {Path(r.path).name: r.pooled for r in results}
+
+
+def test_bundled_files_are_small_and_hold_no_text_tower_weights():
+    from safetensors import safe_open
+
+    config = json.loads((ASSET_DIR / "config.json").read_text())
+    assert config["text_weights_external"] is True
+    assert config["audio"]["kind"] == "aisfx"
+    assert (ASSET_DIR / "model.safetensors").stat().st_size < 50e6
+    with safe_open(str(ASSET_DIR / "model.safetensors"), "pt") as weights:
+        names = list(weights.keys())
+    assert not any(n.startswith("caption_encoder.base.") for n in names)
+    assert any(n.startswith("audio_encoder.base.net.blocks.3.") for n in names)
+    assert (ASSET_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_loads_offline_with_its_declared_shape(model):
+    assert model.name == "default"
+    assert (model.dim, model.sample_rate, model.window_seconds) == (512, 44100, 2.3)
+    assert 1.0 < model.logit_scale <= 100.0
+
+
+def test_embeddings_are_deterministic_and_normalised(model):
+    window = round(model.window_seconds * model.sample_rate)
+    waves = torch.from_numpy(np.random.default_rng(0).uniform(-0.3, 0.3, (3, window)).astype(np.float32))
+    first, second = model.embed_audio(waves), model.embed_audio(waves.clone())
+    assert first.shape == (3, 512) and first.dtype == torch.float32
+    assert torch.equal(first, second)
+    torch.testing.assert_close(first.norm(dim=1), torch.ones(3))
+    texts = model.embed_text(["a dog barking", "rain"])
+    assert torch.equal(texts, model.embed_text(["a dog barking", "rain"]))
+    torch.testing.assert_close(texts.norm(dim=1), torch.ones(2))
