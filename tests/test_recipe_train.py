@@ -135,7 +135,8 @@ def test_clip_windows_pad_short_clips_and_spread_long_ones():
 def test_embedding_order_puts_validation_first_caps_sources_and_takes_turns():
     from training.recipes.default.pipeline import balanced_order
 
-    entries = [SimpleNamespace(source=src, item=f"{src}/{i}", audio=f"{src}{i}.wav", start=None)
+    entries = [SimpleNamespace(source=src, item=f"{src}/{i}", audio=f"{src}{i}.wav", start=None,
+                               labels=[f"{src} sound {i % 4}"], captions=["x"])
                for src, n in (("big", 50), ("small", 3)) for i in range(n)]
     splits = ["val" if i % 10 == 0 else "train" for i in range(len(entries))]
     order = balanced_order(entries, splits, max_train=5, max_val=2)
@@ -144,3 +145,6 @@ def test_embedding_order_puts_validation_first_caps_sources_and_takes_turns():
     assert train_sources[:4] == ["big", "small", "big", "small"]
     assert order == balanced_order(entries, splits, max_train=5, max_val=2)
     assert len(balanced_order(entries, splits, None, None)) == len(entries)
+    # Within a source, every label's first clip comes before any label's second clip.
+    big_train = [entries[i].labels[0] for i in balanced_order(entries, splits, None, 0) if entries[i].source == "big"]
+    assert len(set(big_train[:4])) == 4
