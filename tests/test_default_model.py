@@ -13,33 +13,12 @@ import torch
 from clapsearch.models import load_model
 from clapsearch.models.default import ASSET_DIR
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# The walk-through's queries (examples/README.md) and the file each must rank first.
-WALK_THROUGH = {
-    "dog barking": "dog_bark.ogg",
-    "rain": "rain.ogg",
-    "a car engine running": "car_engine.ogg",
-    "a snare drum hit": "snare_drum.aiff",
-    "a guitar chord": "guitar_chord.ogg",
-    "a man speaking": "man_speaking_latin.ogg",
-    "a horse neighing": "horse.ogg",
-}
+from training.recipes.default.walkthrough import WALK_THROUGH, example_vectors, rankings
 
 
 @pytest.fixture(scope="module")
 def model():
     return load_model("default")  # HF_HUB_OFFLINE=1 is set for every test (conftest)
-
-
-@pytest.fixture(scope="module")
-def example_vectors(model):
-    """{file name: pooled vector} of examples/, through the indexing pipeline."""
-    from clapsearch.audio.pipeline import FileEmbedding, embed_files
-
-    paths = sorted(EXAMPLES / name for name in WALK_THROUGH.values())
-    results = list(embed_files(model, paths, workers=1))
-    assert all(isinstance(r, FileEmbedding) for r in results), results
-    return {Path(r.path).name: r.pooled for r in results}
 
 
 def test_bundled_files_are_small_and_hold_no_text_tower_weights():
@@ -72,3 +51,14 @@ def test_embeddings_are_deterministic_and_normalised(model):
     texts = model.embed_text(["a dog barking", "rain"])
     assert torch.equal(texts, model.embed_text(["a dog barking", "rain"]))
     torch.testing.assert_close(texts.norm(dim=1), torch.ones(2))
+
+
+@pytest.fixture(scope="module")
+def walk_through(model):
+    return rankings(model, example_vectors(model))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", list(WALK_THROUGH))
+def test_walk_through_query_ranks_its_example_first(walk_through, query):
+    assert walk_through[query][0] == WALK_THROUGH[query], walk_through[query]

@@ -62,6 +62,21 @@ def _speed_lines(out: Path) -> list[str]:
     return [f"- {k}: {v}" for k, v in speed.items()]
 
 
+def _walk_through_lines(report: dict) -> list[str]:
+    ranks = report.get("walk_through_rank_of_example", {})
+    rows = ["| query | rank of its example (of 7) |", "|---|---|"]
+    rows += [f"| {q} | {r} |" for q, r in ranks.items()]
+    firsts = sum(r == 1 for r in ranks.values())
+    return rows + ["", f"{firsts} of {len(ranks)} queries rank their example first."]
+
+
+def _command(report: dict) -> str:
+    command = "python -m training.recipes.default"
+    if report["training"].get("cached_only"):
+        command += " --skip-data --cached-only"
+    return command
+
+
 def write_card(out: Path, report: dict) -> Path:
     template = (Path(__file__).with_name("MODEL_CARD.template.md")).read_text()
     v, t = report["validation"], report["training"]
@@ -77,6 +92,8 @@ def write_card(out: Path, report: dict) -> Path:
         classes=zs.get("classes", 0), zs_clips=zs.get("clips", 0), template=ZERO_SHOT_TEMPLATE,
         settings=json.dumps(t["settings"], indent=2), best_epoch=t["best_epoch"], seconds=t["seconds"],
         speed="\n".join(_speed_lines(out)),
+        walk_through="\n".join(_walk_through_lines(report)),
+        command=_command(report),
     )
     path = out / "MODEL_CARD.md"
     path.write_text(text)

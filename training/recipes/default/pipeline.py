@@ -119,6 +119,9 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
                      "cached_only": cached_only},
         "data": data_summary(entries, splits),
     }
+    from .walkthrough import walk_through_report
+
+    report["walk_through_rank_of_example"] = walk_through_report(out)
     (out / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(out, report)
     return report
