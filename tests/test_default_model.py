@@ -62,3 +62,35 @@ def walk_through(model):
 @pytest.mark.parametrize("query", list(WALK_THROUGH))
 def test_walk_through_query_ranks_its_example_first(walk_through, query):
     assert walk_through[query][0] == WALK_THROUGH[query], walk_through[query]
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open an internet connection fails the test."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def refuse(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network access attempted: {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.mark.slow
+def test_cli_indexes_and_queries_the_examples_offline_with_the_default_model(no_network, tmp_path):
+    from click.testing import CliRunner
+
+    from clapsearch.cli import cli
+    from training.recipes.default.walkthrough import EXAMPLES
+
+    db = str(tmp_path / "examples.db")
+    runner = CliRunner()
+    indexed = runner.invoke(cli, ["index", str(EXAMPLES), "--db", db], catch_exceptions=False)
+    assert indexed.exit_code == 0, indexed.output
+    result = runner.invoke(cli, ["query", "dog barking", "--db", db, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert Path(hits[0]["path"]).name == "dog_bark.ogg", [h["path"] for h in hits]
