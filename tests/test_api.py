@@ -37,6 +37,8 @@ def test_model_choice_given_then_env_then_index_then_default(lib, tmp_path, monk
     with pytest.raises(ClapsearchError, match="Unknown model 'nonsense-model'"):
         api.Library().search("dog")
     monkeypatch.delenv("CLAPSEARCH_MODEL")
+    # With no bundled model installed, the fallback is `default`, which says so plainly.
+    monkeypatch.setattr("clapsearch.models.default.ASSET_DIR", tmp_path / "no-assets")
     with pytest.raises(clapsearch.errors.NoDefaultModelError):
         api.Library().model_for(None)
     assert len(api.Library().search("dog", k=2)) == 2

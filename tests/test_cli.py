@@ -74,7 +74,9 @@ def test_index_prints_a_summary_and_json(lib, db, tmp_path):
     assert (summary["indexed"], summary["skipped"]) == (0, len(LIBRARY))
 
 
-def test_index_without_a_model_says_there_is_no_default(lib, db, tmp_path):
+def test_index_without_a_model_says_there_is_no_default(lib, db, tmp_path, monkeypatch):
+    # An install without the bundled weights (e.g. a slimmed package) must say so in one sentence.
+    monkeypatch.setattr("clapsearch.models.default.ASSET_DIR", tmp_path / "no-assets")
     result = run("index", tmp_path / "lib", "--db", db, code=1)
     assert result.stderr.startswith("Error: No bundled default model is installed yet; pass --model")
     assert len(result.stderr.strip().splitlines()) == 1
