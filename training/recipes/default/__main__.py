@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dropout", type=float, default=defaults.dropout)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--max-train-per-source", type=int, default=defaults.max_train_clips_per_source,
+                        help="training clips per source (labels taking turns)")
     return parser.parse_args(argv)
 
 
@@ -46,7 +48,8 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     settings = TrainSettings(epochs=args.epochs, embed_dim=args.embed_dim, dropout=args.dropout,
-                             lr=args.lr, batch_size=args.batch_size)
+                             lr=args.lr, batch_size=args.batch_size,
+                             max_train_clips_per_source=args.max_train_per_source)
     from .pipeline import evaluate_exported, run
 
     if args.evaluate_only:

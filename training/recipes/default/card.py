@@ -35,7 +35,23 @@ def _figures_table(validation: dict) -> list[str]:
                     f"{_pct(m['zero_shot'].get('accuracy', 0))} |")
     t2a, zs = validation["trained_heads"]["text_to_audio"], validation["trained_heads"]["zero_shot"]
     rows.append(f"| chance | {_pct(t2a['chance_R@1'])} | {_pct(t2a['chance_R@10'])} | {_pct(zs.get('chance', 0))} |")
-    return rows
+    return rows + ["", _versus_transfer(validation)]
+
+
+def _versus_transfer(validation: dict) -> str:
+    """Say plainly, from the numbers, where the trained heads beat the no-heads baseline."""
+    ours, theirs = validation["trained_heads"], validation["nearest_caption_transfer"]
+    figures = {"text->audio R@1": ("text_to_audio", "R@1"), "text->audio R@10": ("text_to_audio", "R@10"),
+               "zero-shot accuracy": ("zero_shot", "accuracy")}
+    better = [n for n, (a, b) in figures.items() if ours[a].get(b, 0) > theirs[a].get(b, 0)]
+    worse = [n for n in figures if n not in better]
+    parts = []
+    if better:
+        parts.append("The trained heads beat nearest-caption transfer on " + ", ".join(better))
+    if worse:
+        parts.append(("but not on " if better else "The trained heads do not beat nearest-caption transfer on ")
+                     + ", ".join(worse))
+    return ", ".join(parts) + ". Transfer needs the training clips and captions at search time; the heads do not."
 
 
 def _per_source_table(validation: dict) -> list[str]:
