@@ -58,8 +58,16 @@ def walk_through(model):
     return rankings(model, example_vectors(model))
 
 
+# The shipped model (chosen on the validation split only) ranks the snare second, after the
+# guitar chord; the model card reports it. strict: the test fails if a new model fixes it.
+KNOWN_MISSES = {"a snare drum hit"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("query", list(WALK_THROUGH))
+@pytest.mark.parametrize("query", [
+    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="known miss of the shipped model"))
+    if q in KNOWN_MISSES else q for q in WALK_THROUGH
+])
 def test_walk_through_query_ranks_its_example_first(walk_through, query):
     assert walk_through[query][0] == WALK_THROUGH[query], walk_through[query]
 
