@@ -31,21 +31,29 @@ def extract_zip_audio(archive: Path, target: Path) -> int:
     return count
 
 
-def unpack_zips(pattern: str):
-    """A prepare step: extract the audio of every zip matching pattern in the package."""
+def _unpack_step(pattern: str, extract):
+    """A prepare step: run extract(archive, target) once for every archive file matching pattern.
+
+    Each archive unpacks into _archives/<name>/, marked done by an .extracted file so re-runs skip it.
+    """
 
     def prepare(package_root: Path, cache_dir: Path) -> None:
         for archive in sorted(package_root.rglob(pattern)):
-            if "_archives" in archive.parts:
+            if "_archives" in archive.parts or not archive.is_file():
                 continue
             target = package_root / "_archives" / archive.name
             done = target / ".extracted"
             if not done.exists():
                 target.mkdir(parents=True, exist_ok=True)
-                extract_zip_audio(archive, target)
+                extract(archive, target)
                 done.write_text("ok\n")
 
     return prepare
+
+
+def unpack_zips(pattern: str):
+    """A prepare step: extract the audio of every zip matching pattern in the package."""
+    return _unpack_step(pattern, extract_zip_audio)
 
 
 def extract_ocg_audio(archive: Path, target: Path) -> int:
@@ -66,16 +74,4 @@ def extract_ocg_audio(archive: Path, target: Path) -> int:
 
 def unpack_ocgs(pattern: str):
     """A prepare step: extract the audio of every .ocg group file matching pattern."""
-
-    def prepare(package_root: Path, cache_dir: Path) -> None:
-        for archive in sorted(package_root.rglob(pattern)):
-            if "_archives" in archive.parts or not archive.is_file():
-                continue
-            target = package_root / "_archives" / archive.name
-            done = target / ".extracted"
-            if not done.exists():
-                target.mkdir(parents=True, exist_ok=True)
-                extract_ocg_audio(archive, target)
-                done.write_text("ok\n")
-
-    return prepare
+    return _unpack_step(pattern, extract_ocg_audio)
