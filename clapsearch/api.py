@@ -73,8 +73,6 @@ class Library:
 
     def _query_store(self):
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
-        from .store import Store
-
         store = _open_existing(self.db, readonly=True)
         try:
             meta = store.model_meta()

@@ -9,7 +9,6 @@ the paper's trained from scratch, the pip-installed MiniLM frozen. 96 optimiser 
 from pathlib import Path
 
 import pytest
-import torch
 
 from clapsearch.models.registry import load_model
 from tests.training_helpers import read_log
