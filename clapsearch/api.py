@@ -90,14 +90,20 @@ class Library:
     def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
               wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
         """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
+        from .progress import Counter, Status
         from .scan import scan
         from .store import Store
 
         started = time.monotonic()
-        found = scan([os.path.expanduser(os.fspath(p)) for p in paths])
+        roots = [os.path.expanduser(os.fspath(p)) for p in paths]
+        with Counter(f"scanning {', '.join(roots)}", "files", enabled=progress) as counter:
+            found = scan(roots, counter.add)
         with Store(self.db, readonly=True) as existing:  # load the model before creating anything
             recorded = existing.model_meta()
-        model = self.model_for(recorded["name"] if recorded else None)
+        name = self._model_arg if isinstance(self._model_arg, str) else None
+        with Status(f"loading model {name or (recorded or {}).get('name') or 'default'}",
+                    enabled=progress and self._model is None):
+            model = self.model_for(recorded["name"] if recorded else None)
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
             hop = _hop(meta, hop_seconds, model, self.db)
@@ -319,13 +325,14 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
 
 def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress) -> None:
     from .audio.pipeline import FileFailure, embed_files
-    from .progress import FileProgress
+    from .progress import AudioProgress
 
     if not plan.embed:
         return  # nothing new or changed: no model work at all
     planned = {found.path: (found, digest) for found, digest in plan.embed}
     writer = BatchWriter(store)
-    with FileProgress(len(planned), "indexing", enabled=progress) as bar:
+    total = _audio_ahead(list(planned), workers) if progress and _on_terminal() else 0.0
+    with AudioProgress(total, len(planned), "indexing", enabled=progress) as bar:
         try:
             results = embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size, workers=workers,
                                   progress=lambda event: bar.audio(event.audio_seconds))
@@ -343,6 +350,34 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
                 bar.file_done()
         finally:
             writer.commit()  # even on Ctrl-C: keep every file that finished
+
+
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def _audio_ahead(paths: list, workers: int) -> float:
+    """Seconds of audio in `paths` by their headers (for the bar's total and ETA), read in threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .audio.decode import probe
+    from .errors import DecodeError
+    from .progress import FileProgress
+
+    def seconds(path) -> float:
+        try:
+            return probe(path).duration
+        except DecodeError:
+            return 0.0  # the pipeline records why
+
+    with FileProgress(len(paths), "reading headers") as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        total = 0.0
+        for value in pool.map(seconds, paths):
+            total += value
+            bar.file_done()
+    return total
 
 
 def _record(found, digest, info=None) -> dict:
