@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 
 from .errors import ChecksumError, HubError, ModelNotDownloadedError, UnknownModelError
 
-MB = 1_000_000
-
 
 @dataclass(frozen=True)
 class RepoFiles:
@@ -223,7 +221,8 @@ def _pull_repo(repo: RepoFiles, name: str, progress: bool) -> dict:
     for filename in files:
         with _hub_errors(repo, name):
             path = hf_hub_download(repo.repo_id, filename, revision=repo.revision, cache_dir=cache_dir(),
-                                   endpoint=endpoint(), tqdm_class=_progress_class(progress))
+                                   endpoint=endpoint(),
+                                   tqdm_class=_progress_class(progress, f"{repo.repo_id}/{filename}"))
         if f"{os.sep}snapshots{os.sep}{commit}{os.sep}" not in path:  # the branch moved mid-pull
             raise HubError(f"{repo.repo_id} changed on the hub during the download; run `clapsearch models pull {name}` again.")
         verify(path, listing[filename], repo, name)
@@ -299,7 +298,7 @@ def _entry_size(entry) -> int:
     return int(entry.lfs.size if entry.lfs is not None else entry.size)
 
 
-def _progress_class(enabled: bool):
+def _progress_class(enabled: bool, label: str):
     """A plain tqdm class: bars show for `pull` even though the CLI hides the hub's loading bars."""
     from tqdm.auto import tqdm
 
@@ -307,6 +306,7 @@ def _progress_class(enabled: bool):
         def __init__(self, *args, **kwargs):
             kwargs.pop("name", None)
             kwargs["disable"] = not enabled
+            kwargs["desc"] = label  # the hub names the bar after the URL
             super().__init__(*args, **kwargs)
 
     return PullBar

@@ -103,6 +103,8 @@ def models_table(rows: list[dict]) -> str:
 
 
 def pull_text(result: dict) -> str:
+    if not result["repos"]:
+        return f"{result['name']} ships with clapsearch; there is nothing to download."
     files = sum(len(r["files"]) for r in result["repos"])
     return (f"{result['name']}: {files} files, {result['bytes'] / 1e6:.1f} MB, checked against the hub's checksums, "
             f"in {result.get('cache', 'the hub cache')}; it now works offline (--model {result['name']}).")

@@ -54,9 +54,8 @@ def local_hub(tmp_path, monkeypatch, tiny_laion_dir):
     served.stop()
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open an internet connection (127.0.0.1 included) fails the test."""
+def refuse_network(monkeypatch):
+    """From here on any attempt to open an internet connection (127.0.0.1 included) fails the test."""
     real_connect = socket.socket.connect
 
     def refuse(sock, address):
@@ -65,6 +64,11 @@ def no_network(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    refuse_network(monkeypatch)
 
 
 def run(*args, code=0):
@@ -83,9 +87,7 @@ def test_pull_then_index_and_query_with_the_network_refused(local_hub, tmp_path,
     assert rows["laion-unfused"]["downloaded"] is True and rows["laion-general"]["downloaded"] is False
     assert rows["laion-unfused"]["disk_bytes"] > 1_000_000
 
-    real_connect = socket.socket.connect  # now refuse every connection, as with no network at all
-    monkeypatch.setattr(socket.socket, "connect", lambda s, a: (_ for _ in ()).throw(AssertionError(a))
-                        if s.family in (socket.AF_INET, socket.AF_INET6) else real_connect(s, a))
+    refuse_network(monkeypatch)  # as with no network at all
     make_library(tmp_path / "lib", names=["tones/a440.wav", "sweeps/up.wav"])
     db = tmp_path / "laion.db"
     run("index", tmp_path / "lib", "--db", db, "--model", "laion-unfused")
@@ -150,6 +152,25 @@ def test_rm_frees_the_files(local_hub):
     assert "nothing to remove" in run("models", "rm", "laion-unfused").stdout
 
 
+def test_rm_keeps_the_files_another_downloaded_preset_shares(local_hub, tmp_path, tiny_text_dir):
+    from tests.test_msclap2023 import write_tiny_gpt2
+
+    weights = tmp_path / "msclap"
+    weights.mkdir()
+    for year in (2022, 2023):  # pull does not load them: any bytes serve here
+        (weights / f"CLAP_weights_{year}.pth").write_bytes(bytes([year % 256]) * 4096)
+    local_hub.add_repo("microsoft/msclap", weights)
+    local_hub.add_repo("bert-base-uncased", tiny_text_dir)
+    local_hub.add_repo("gpt2", write_tiny_gpt2(tmp_path / "gpt2"))
+    for name in ("msclap-2022", "msclap-2023"):
+        hub.pull(name, progress=False)
+    removed = hub.remove("msclap-2022")["removed"]
+    assert "microsoft/msclap/CLAP_weights_2022.pth" in removed and "bert-base-uncased/vocab.txt" in removed
+    assert not any(path.startswith("gpt2/") or path.endswith("2023.pth") for path in removed)
+    assert hub.is_downloaded("msclap-2023") and not hub.is_downloaded("msclap-2022")
+    assert "ships with clapsearch" in run("models", "pull", "default").stdout
+
+
 def test_not_downloaded_fails_at_once_with_one_sentence_and_no_hub_output(no_network, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty"))
     caplog.set_level(logging.DEBUG, logger="huggingface_hub")
@@ -202,9 +223,7 @@ def test_msclap_2022_pulls_checkpoint_and_text_tokenizer_then_runs_offline(local
     pulled = hub.pull("msclap-2022", progress=False)
     assert pulled["repos"][0]["files"] == ["CLAP_weights_2022.pth"]
     assert "config.json" in pulled["repos"][1]["files"] and "model.safetensors" not in pulled["repos"][1]["files"]
-    real_connect = socket.socket.connect
-    monkeypatch.setattr(socket.socket, "connect", lambda s, a: (_ for _ in ()).throw(AssertionError(a))
-                        if s.family in (socket.AF_INET, socket.AF_INET6) else real_connect(s, a))
+    refuse_network(monkeypatch)
     model = load_model("msclap-2022", device="cpu")
     assert (model.name, model.dim, model.window_seconds) == ("msclap-2022", 1024, 5.0)
     texts = ["a dog barking", "rain"]
