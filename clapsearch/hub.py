@@ -267,11 +267,14 @@ class _hub_errors:
         if error is None or isinstance(error, (HubError, KeyboardInterrupt)):
             return False
         from huggingface_hub.errors import (
-            GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError)
+            GatedRepoError, HfHubHTTPError, HFValidationError, OfflineModeIsEnabled, RepositoryNotFoundError,
+            RevisionNotFoundError)
 
         again = f"run `clapsearch models pull {self.name}` again"
         where = f"the hub at {endpoint()}"
-        if isinstance(error, GatedRepoError):
+        if isinstance(error, HFValidationError):
+            message = f"{self.repo.repo_id!r} is not a hub repository id; give it as hf:ORG/NAME."
+        elif isinstance(error, GatedRepoError):
             message = f"{self.repo.repo_id} on {where} needs a login (`hf auth login`); then {again}."
         elif isinstance(error, RepositoryNotFoundError):
             message = (f"There is no model repository {self.repo.repo_id} on {where}; check the name "

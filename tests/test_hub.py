@@ -143,6 +143,15 @@ def test_a_missing_repo_or_an_unreachable_hub_is_one_sentence(local_hub, monkeyp
     assert message.startswith("Error: Cannot download laion/clap-htsat-unfused from the hub at") and "\n" not in message
 
 
+def test_malformed_hub_names_are_one_sentence(local_hub):
+    from clapsearch.errors import CheckpointError
+
+    assert run("models", "pull", "hf:a/b/c", code=1).stderr.strip() == (
+        "Error: 'a/b/c' is not a hub repository id; give it as hf:ORG/NAME.")
+    with pytest.raises(CheckpointError, match=r"hf:\./nope is neither a directory nor a hub id"):
+        load_model("hf:./nope")
+
+
 def test_rm_frees_the_files(local_hub):
     hub.pull("laion-unfused", progress=False)
     result = json.loads(run("models", "rm", "laion-unfused", "--json").stdout)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import UnknownModelError
+from ..errors import CheckpointError, UnknownModelError
 from .base import AudioTextModel
 
 
@@ -101,7 +101,9 @@ def resolve(name: str) -> tuple[str, str]:
     if name in hub.PRESETS:
         return parse_model_name(hub.local_model_name(name))
     prefix, arg = parse_model_name(name)
-    if prefix == "hf" and arg and not os.path.exists(arg) and HUB_ID.match(arg):
+    if prefix == "hf" and arg and not os.path.exists(arg):
+        if not HUB_ID.match(arg):
+            raise CheckpointError(f"hf:{arg} is neither a directory nor a hub id (hf:ORG/NAME); check the path.")
         return prefix, hub.local_hf_dir(arg)
     if prefix == "path" and not os.path.exists(arg):
         raise unknown_name_error(name)
