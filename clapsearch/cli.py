@@ -223,15 +223,45 @@ def info(show_failed, show_warnings, db, json_):
     _print(json_, details, render.info_text(details, failed=show_failed, warnings=show_warnings))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @json_option
-def models(json_):
-    """List the model names --model accepts."""
-    from . import render
-    from .models.registry import backends
+@click.pass_context
+def models(ctx, json_):
+    """List the models --model accepts (presets, whether downloaded, and name forms); pull or rm presets."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(models_list, json_=json_)
 
-    rows = [{"name": b.example, "description": b.description} for b in backends()]
+
+@models.command("list")
+@json_option
+def models_list(json_):
+    """List the presets (downloaded or not) and the name forms --model accepts."""
+    from . import hub, render
+
+    rows = hub.model_rows()
     _print(json_, rows, render.models_table(rows))
+
+
+@models.command("pull")
+@click.argument("name")
+@json_option
+def models_pull(name, json_):
+    """Download preset NAME (or hf:ORG/NAME) into the hub cache, verified; then it works offline."""
+    from . import hub, render
+
+    result = hub.pull(name, progress=not json_)
+    _print(json_, result, render.pull_text(result))
+
+
+@models.command("rm")
+@click.argument("name")
+@json_option
+def models_rm(name, json_):
+    """Delete the downloaded files of preset NAME (or hf:ORG/NAME) from the hub cache."""
+    from . import hub, render
+
+    result = hub.remove(name)
+    _print(json_, result, render.removed_text(result))
 
 
 @cli.command()
@@ -248,9 +278,9 @@ def prune(dry_run, wait_seconds, db, json_):
 
 
 @cli.command()
-@click.argument("command", required=False)
+@click.argument("command", nargs=-1)
 def schema(command):
-    """Print the documented JSON schemas of --json output (of one COMMAND, or all)."""
+    """Print the documented JSON schemas of --json output (of one COMMAND, e.g. `models pull`, or all)."""
     from .schemas import schema_text
 
-    click.echo(schema_text(command))
+    click.echo(schema_text(" ".join(command) or None))

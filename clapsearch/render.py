@@ -144,8 +144,33 @@ def _seconds(value) -> str:
 
 
 def models_table(rows: list[dict]) -> str:
-    width = max(len(row["name"]) for row in rows)
-    return "\n".join(f"{row['name']:<{width}}  {row['description']}" for row in rows)
+    """Presets (status, size, window, license, what for), then the name forms, as two blocks."""
+    presets = [r for r in rows if r["kind"] == "preset"]
+    others = [r for r in rows if r["kind"] != "preset"]
+    width = max(len(r["name"]) for r in rows)
+    lines = ["Models (--model NAME):"]
+    for r in presets:
+        status = "downloaded" if r["downloaded"] else f"pull: {r['download_mb']} MB"
+        lines.append(f"  {r['name']:<{width}}  {status:<15} {r['window_seconds']:>4g} s  {r['license']}")
+        lines.append(f"  {'':<{width}}  {r['description']}; for {r['good_for']}")
+    lines += ["", "Forms (--model FORM):"]
+    lines += [f"  {r['name']:<{width}}  {r['description']}" for r in others]
+    lines += ["", "Download a model once with `clapsearch models pull NAME`; docs/models.md compares them."]
+    return "\n".join(lines)
+
+
+def pull_text(result: dict) -> str:
+    if not result["repos"]:
+        return f"{result['name']} ships with clapsearch; there is nothing to download."
+    files = sum(len(r["files"]) for r in result["repos"])
+    return (f"{result['name']}: {files} files, {result['bytes'] / 1e6:.1f} MB, checked against the hub's checksums, "
+            f"in {result.get('cache', 'the hub cache')}; it now works offline (--model {result['name']}).")
+
+
+def removed_text(result: dict) -> str:
+    if not result["removed"]:
+        return f"{result['name']}: nothing to remove (not downloaded, or its files are shared with a downloaded model)."
+    return f"{result['name']}: removed {len(result['removed'])} files, freed {result['bytes'] / 1e6:.1f} MB."
 
 
 def _clock(seconds: float) -> str:

@@ -29,7 +29,7 @@ def _sections(text: str) -> list[tuple[list[str], str]]:
     out = []
     for i, match in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        names = re.findall(r"`([a-z]+)`", match.group(1))
+        names = re.findall(r"`([a-z]+(?: [a-z]+)?)`", match.group(1))  # "query", "models pull"
         if names:
             out.append((names, text[match.start():end]))
     return out
