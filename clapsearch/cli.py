@@ -236,3 +236,20 @@ def prune(wait_seconds, db, json_):
     """Remove index entries of files that no longer exist."""
     removed = _library(db, None, None).prune(wait_seconds=wait_seconds)
     _print(json_, {"removed": removed}, f"Removed {len(removed)} entries of missing files.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but a loopback address lets other machines in (with a warning).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True,
+              help="Port to listen on.")
+@click.option("--max-upload", "max_upload_mb", type=click.FloatRange(min=0, min_open=True), default=100.0,
+              show_default=True, help="Largest file, in MB, accepted for search by example.")
+@db_option
+@model_option
+@device_option
+def serve(host, port, max_upload_mb, db, model, device):
+    """Search and listen in the browser: a local web page and JSON API over the index."""
+    from .serve.server import serve as run_server
+
+    run_server(_library(db, model, device), host=host, port=port, max_upload_mb=max_upload_mb)
