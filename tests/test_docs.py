@@ -25,7 +25,7 @@ def options(command: click.Command) -> list[click.Option]:
 
 
 def test_the_commands_are_the_issue_s_commands():
-    assert COMMANDS == ["index", "info", "label", "models", "prune", "query", "similar", "tag"]
+    assert COMMANDS == ["index", "info", "label", "models", "prune", "query", "serve", "similar", "tag"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -48,5 +48,5 @@ def test_every_json_output_has_a_schema(name):
 
 def test_guide_links_the_other_pages():
     guide = (DOCS / "guide.md").read_text()
-    for page in ("json.md", "troubleshooting.md", "architecture.md"):
+    for page in ("json.md", "troubleshooting.md", "architecture.md", "serve.md"):
         assert (DOCS / page).exists() and f"({page})" in guide

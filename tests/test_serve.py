@@ -224,3 +224,29 @@ def test_serve_refuses_a_missing_index(tmp_path, tiny_model):
 
     with pytest.raises(EmptyIndexError):
         Library(str(tmp_path / "none.db"), model=tiny_model).keep_open()
+
+
+def test_the_serve_command_loads_everything_then_runs_uvicorn(indexed, monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from clapsearch.cli import cli
+
+    db, _ = indexed
+    ran = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: ran.append(self.config))
+    result = CliRunner().invoke(cli, ["serve", "--db", db, "--model", "tiny", "--port", "9999"])
+    assert result.exit_code == 0, result.output
+    assert ran[0].host == "127.0.0.1" and ran[0].port == 9999
+    assert "http://127.0.0.1:9999/ (only this machine can connect)" in result.stderr
+    result = CliRunner().invoke(cli, ["serve", "--db", db, "--model", "tiny", "--host", "0.0.0.0"])
+    assert result.exit_code == 0 and result.stderr.startswith("Warning: listening on 0.0.0.0")
+
+
+def test_the_serve_command_needs_an_index(tmp_path):
+    from click.testing import CliRunner
+
+    from clapsearch.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db"), "--model", "tiny"])
+    assert result.exit_code == 1 and "There is no index at" in result.stderr

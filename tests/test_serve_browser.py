@@ -34,7 +34,7 @@ def live_server(tmp_path, tiny_model):
     db = str(tmp_path / "index.db")
     library = Library(db, model=tiny_model)
     library.index([tmp_path / "library"])
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets TCP_NODELAY
     sock.bind(("127.0.0.1", 0))  # our own socket: a free port, with no race for it
     port = sock.getsockname()[1]
     with prepared_server(library, port=port, max_upload_mb=5) as server:
@@ -103,7 +103,7 @@ def test_search_play_similar_upload_and_filter(live_server, page, tmp_path):
     first = page.inner_text(".row >> nth=0 >> .name")
     button = page.locator(".row").first.get_by_role("button", name="Similar")
     button.click()
-    page.wait_for_selector(f"#status >> text=Sounds like {first}")
+    page.wait_for_selector(f"#status >> text=Sounds like {first}")  # shown when the answer is in
     assert first not in page.locator(".row .name").all_inner_texts()
 
     mine = write_audio(tmp_path / "mine.wav", tone(440, 1.0, 16000), 16000)

@@ -85,7 +85,7 @@ async function run(title, url, options = {}) {
   if (state.request) state.request.abort();
   const request = new AbortController();
   state.request = request;
-  setStatus(title.replace(/^Results/, "Searching"), "loading");
+  setStatus("Searching…", "loading");
   els.results.classList.add("loading");
   try {
     const rows = await getJSON(url, { ...options, signal: request.signal });
