@@ -162,8 +162,8 @@ function rowElement(row, index) {
                    onclick: (e) => { e.stopPropagation(); searchSimilar(row); } }, "Similar"),
     el("button", { type: "button", class: "link", tabindex: "-1", title: row.path,
                    onclick: (e) => { e.stopPropagation(); copyPath(row); } }, "Copy path"),
-    el("a", { class: "link button-link", href: `/audio/${row.id}?download=1`, tabindex: "-1", title: "Download (or drag the row out)",
-              onclick: (e) => e.stopPropagation() }, "↓"));
+    el("a", { class: "link button-link", href: `/audio/${row.id}?download=1`, tabindex: "-1", title: "Download the file (or drag the row out of the page)",
+              onclick: (e) => e.stopPropagation() }, "Save"));
   const node = el("li", { class: "row", role: "option", id: `row-${index}`, draggable: "true", "aria-selected": "false",
                           onclick: () => { select(index); playFromStart(); }, ondragstart: (e) => dragOut(e, row) },
     play,
