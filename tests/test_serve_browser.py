@@ -117,6 +117,17 @@ def test_search_play_similar_upload_and_filter(live_server, page, tmp_path):
     page.wait_for_function("() => document.querySelectorAll('.row .name').length === 2")
     assert sorted(page.locator(".row .name").all_inner_texts()) == ["a440.wav", "up.wav"]
 
+    drag = page.evaluate_handle("() => new DataTransfer()")  # dragging a row out carries the file's URL
+    page.dispatch_event(".row >> nth=0", "dragstart", {"dataTransfer": drag})
+    carried = drag.evaluate("(d) => d.getData('DownloadURL')")
+    assert carried.startswith("audio/wav:a440.wav:http://127.0.0.1:") or carried.startswith("audio/wav:up.wav:http")
+
+    with page.expect_download() as download:  # the result list as a playlist of the files' paths
+        page.click("#export")
+    playlist = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert playlist[0] == "#EXTM3U" and sorted(os.path.basename(p) for p in playlist[2::2]) == ["a440.wav", "up.wav"]
+    assert all(os.path.isfile(p) for p in playlist[2::2])
+
     page.fill("#f-min", "100")  # nothing is that long: the "nothing matches" state
     page.wait_for_selector("text=Nothing matches")
     assert problems == []

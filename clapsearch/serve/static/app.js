@@ -284,10 +284,15 @@ async function copyPath(row) {
   catch (error) { window.prompt("Copy this path:", row.path); }
 }
 
+// What /audio/ID sends for each extension; any other format comes decoded, as WAV.
+const SENT_AS = { wav: "audio/wav", flac: "audio/flac", ogg: "audio/ogg", oga: "audio/ogg", opus: "audio/ogg", mp3: "audio/mpeg" };
+
 function dragOut(event, row) {
   const url = new URL(`/audio/${row.id}?download=1`, location.href).href;
+  const type = SENT_AS[row.ext] || "audio/wav";
+  const name = SENT_AS[row.ext] ? row.name : row.name.replace(/\.[^.]*$/, "") + ".wav";
   // Chrome turns DownloadURL drag data into a file dropped on the desktop or a DAW.
-  event.dataTransfer.setData("DownloadURL", `audio/wav:${row.name}:${url}`);
+  event.dataTransfer.setData("DownloadURL", `${type}:${name}:${url}`);
   event.dataTransfer.setData("text/uri-list", url);
   event.dataTransfer.setData("text/plain", row.path);
 }
