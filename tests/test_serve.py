@@ -1,6 +1,5 @@
 """`clapsearch serve`'s web app through Starlette's TestClient: JSON API, Range audio, safety checks."""
 
-import json
 import os
 
 import pytest
@@ -250,3 +249,16 @@ def test_the_serve_command_needs_an_index(tmp_path):
 
     result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db"), "--model", "tiny"])
     assert result.exit_code == 1 and "There is no index at" in result.stderr
+
+
+def test_rows_show_stored_labels_when_the_library_was_labelled(tmp_path, tiny_model):
+    make_library(tmp_path / "lib", ["tones/a440.wav", "sweeps/up.wav"])
+    library = Library(str(tmp_path / "index.db"), model=tiny_model)
+    library.index([tmp_path / "lib"])
+    library.label(["dog", "siren", "rain"], top=2)
+    library.keep_open()
+    try:
+        tags = library.file_tags([hit.file_id for hit in library.search("siren", k=2)])
+    finally:
+        library.close()
+    assert len(tags) == 2 and all(len(t) == 2 and {x["label"] for x in t} <= {"dog", "siren", "rain"} for t in tags.values())
