@@ -28,7 +28,8 @@ from .errors import ClapsearchError, EmptyIndexError, ModelMismatchError
 from .sync import BatchWriter, IndexSummary, make_plan
 from .zeroshot import DEFAULT_TEMPLATE
 
-__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "check_label_out", "write_label_rows"]
+__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "check_label_out", "write_label_rows",
+           "waveform_peaks", "write_wav"]
 
 _RANGE = re.compile(r"^(.*)@(\d+(?:\.\d*)?)-(\d+(?:\.\d*)?)$")
 
@@ -59,6 +60,8 @@ class Library:
         self._model_arg = model  # None, a name, or an AudioTextModel
         self._model = None if isinstance(model, (str, type(None))) else model
         self.device = device
+        self._reader = None  # an index held open between calls (keep_open), e.g. by the web app
+        self._vocabulary = None  # (labels, text vectors) of the built-in vocabulary, for file_tags
 
     # ---- model ------------------------------------------------------------------------------------
 
@@ -73,7 +76,7 @@ class Library:
 
     def _query_store(self):
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
-        store = _open_existing(self.db, readonly=True)
+        store = _HeldStore(self._reader) if self._reader is not None else _open_existing(self.db, readonly=True)
         try:
             meta = store.model_meta()
             if meta is None or not store.stats()["files_indexed"]:
@@ -190,6 +193,73 @@ class Library:
                 "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
 
 
+    # ---- for a long-running reader (clapsearch serve) --------------------------------------------
+
+    def keep_open(self) -> None:
+        """Hold the index open for reading until close(): the vector index then loads once, not per call.
+
+        Later searches still see what another process indexes meanwhile (the store re-syncs by generation).
+        """
+        if self._reader is None:
+            self._reader = _open_existing(self.db, readonly=True)
+        store, _ = self._query_store()  # fail now, with the usual sentence, if there is nothing to search
+        store.close()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def file(self, file_id: int):
+        """The indexed file with this id (a FileRow), or None: ids come from search hits."""
+        store, _ = self._query_store()
+        with store:
+            record = store.get_file_by_id(int(file_id))
+        return record if record is not None and record.status == "indexed" else None
+
+    def file_tags(self, file_ids, top: int = 3) -> dict[int, list[dict]]:
+        """Labels to show beside each file: its stored labels (from `label`) if any, else its `top`
+        zero-shot labels against the built-in vocabulary. {file_id: [{"label", "score"}]}."""
+        from .vocab import builtin_labels
+
+        store, model = self._query_store()
+        with store:
+            stored = store.labels_of(file_ids)
+            missing = [i for i in file_ids if not stored.get(i)]
+            if missing and self._vocabulary is None:
+                labels = builtin_labels()
+                self._vocabulary = labels, text_vectors(None, model, zeroshot.prompts(labels))
+            tags = {i: [{"label": r["label"], "score": round(r["score"], 6)} for r in stored[i][:top]]
+                    for i in file_ids if stored.get(i)}
+            if missing:
+                labels, text = self._vocabulary
+                rows = zeroshot.scores(np.stack([store.pooled_vector(i) for i in missing]), text, model.logit_scale)
+                tags.update((i, zeroshot.top_labels(row, labels, top)) for i, row in zip(missing, rows))
+        return tags
+
+    def facets(self) -> dict:
+        """What the search filters can choose from: {"folders": [...], "extensions": [...]}, sorted."""
+        store, _ = self._query_store()
+        with store:
+            paths = [record.path for record in store.iter_files(status="indexed")]
+        return {"folders": sorted({os.path.dirname(p) for p in paths}),
+                "extensions": sorted({os.path.splitext(p)[1].lower().lstrip(".") for p in paths} - {""})}
+
+
+def waveform_peaks(path, bins: int = 200) -> list[float]:
+    """A waveform thumbnail of a file: `bins` peak levels in [0, 1] (see audio/peaks.py)."""
+    from .audio.peaks import waveform_peaks as peaks
+
+    return peaks(path, bins)
+
+
+def write_wav(path, out_path) -> None:
+    """Decode any readable audio file into a mono 16-bit WAV file (for players that lack its codec)."""
+    from .audio.wav import write_wav as write
+
+    write(path, out_path)
+
+
 # ---- tag: zero-shot labels for any files ------------------------------------------------------------
 
 
@@ -266,6 +336,25 @@ def parse_excerpt(target: str) -> tuple[str, float | None, float | None]:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+
+
+class _HeldStore:
+    """A store held open by keep_open, lent to one call: closing it (or leaving `with`) keeps it open."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _check_same_model(model, meta: dict, db: str) -> None:

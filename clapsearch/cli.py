@@ -284,3 +284,20 @@ def schema(command):
     from .schemas import schema_text
 
     click.echo(schema_text(" ".join(command) or None))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but a loopback address lets other machines in (with a warning).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True,
+              help="Port to listen on.")
+@click.option("--max-upload", "max_upload_mb", type=click.FloatRange(min=0, min_open=True), default=100.0,
+              show_default=True, help="Largest file, in MB, accepted for search by example.")
+@db_option
+@model_option
+@device_option
+def serve(host, port, max_upload_mb, db, model, device):
+    """Search and listen in the browser: a local web page and JSON API over the index."""
+    from .serve.server import serve as run_server
+
+    run_server(_library(db, model, device), host=host, port=port, max_upload_mb=max_upload_mb)

@@ -28,7 +28,7 @@ def options(command: click.Command) -> list[click.Option]:
 
 
 def test_the_design_s_commands_exist():
-    assert {"index", "info", "label", "models", "prune", "query", "schema", "similar", "tag"} <= set(COMMANDS)
+    assert {"index", "info", "label", "models", "prune", "query", "schema", "serve", "similar", "tag"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -74,6 +74,6 @@ def test_help_points_at_docs_that_ship_with_the_package():
 
 def test_guide_links_the_other_pages():
     guide = (DOCS / "guide.md").read_text()
-    for page in ("troubleshooting.md", "architecture.md"):
+    for page in ("troubleshooting.md", "architecture.md", "serve.md"):
         assert (DOCS / page).exists() and f"({page})" in guide
     assert "(../clapsearch/docs/json.md)" in guide and SCHEMAS.exists()

@@ -453,6 +453,20 @@ class Store:
         for row in cursor.fetchall():
             yield dict(zip(keys, row))
 
+    def labels_of(self, file_ids) -> dict[int, list[dict]]:
+        """file id -> its stored labels ({"label", "score", "label_set"}), best first, for the given ids."""
+        db = self._read_db()
+        found: dict[int, list[dict]] = {}
+        ids = [int(i) for i in file_ids]
+        for start in range(0, len(ids) if db is not None else 0, 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for file_id, label, score, label_set in db.execute(
+                    f"SELECT file_id, label, score, label_set FROM labels WHERE file_id IN ({marks}) "
+                    "ORDER BY file_id, score DESC, label", chunk):
+                found.setdefault(file_id, []).append({"label": label, "score": score, "label_set": label_set})
+        return found
+
     # ---- the FAISS cache ----------------------------------------------------------------
     def _index_for_writing(self) -> VectorIndex:
         db = self._db
