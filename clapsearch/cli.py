@@ -125,35 +125,53 @@ def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, devi
     _print(json_, summary.as_dict(), render.summary_text(summary))
 
 
+def per_file_option(f):
+    return click.option("--per-file", type=click.IntRange(min=0), default=1, show_default=True,
+                        help="Passages per file (never overlapping); 0 = every window.")(f)
+
+
 @cli.command()
 @click.argument("text")
 @filter_options
+@per_file_option
+@click.option("--mode", type=click.Choice(["hybrid", "audio", "text"]), default="hybrid", show_default=True,
+              help="Rank by sound and words fused, by sound only, or by words (names, tags, labels) only.")
+@click.option("--not", "not_", multiple=True, metavar="TEXT",
+              help="Push down passages that sound like this description (repeatable).")
+@click.option("--like", multiple=True, metavar="FILE[@S-E]",
+              help="Also search near this example sound or excerpt (repeatable).")
+@click.option("--no-ensemble", is_flag=True, help="Embed the text as written, not averaged over prompt templates.")
 @db_option
 @model_option
 @device_option
 @json_option
-def query(text, k, under, min_duration, max_duration, ext, db, model, device, json_):
-    """Find the passages that best match a description, e.g. "dog barking"."""
+def query(text, k, under, min_duration, max_duration, ext, per_file, mode, not_, like, no_ensemble, db, model,
+          device, json_):
+    """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
 
-    hits = _library(db, model, device).search(text, k=k, filters=_filters(under, min_duration, max_duration, ext))
+    hits = _library(db, model, device).search(
+        text, k=k, filters=_filters(under, min_duration, max_duration, ext), per_file=per_file, mode=mode,
+        ensemble=not no_ensemble, not_=not_, like=like)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 
 @cli.command()
-@click.argument("target", metavar="FILE[@START-END]")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE[@START-END]...")
 @filter_options
-@click.option("--include-self", is_flag=True, help="Also list passages of FILE itself.")
+@per_file_option
+@click.option("--include-self", is_flag=True, help="Also list passages of the example files themselves.")
 @db_option
 @model_option
 @device_option
 @json_option
-def similar(target, k, under, min_duration, max_duration, ext, include_self, db, model, device, json_):
-    """Find passages that sound like FILE, or like FILE from START to END seconds (FILE@12.5-15)."""
+def similar(targets, k, under, min_duration, max_duration, ext, per_file, include_self, db, model, device, json_):
+    """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
     hits = _library(db, model, device).similar(
-        target, k=k, filters=_filters(under, min_duration, max_duration, ext), exclude_self=not include_self)
+        list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext), exclude_self=not include_self,
+        per_file=per_file)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 

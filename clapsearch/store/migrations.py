@@ -48,7 +48,14 @@ def m002_files_filter_index(db) -> None:
     db.execute("CREATE INDEX files_filter ON files(status, duration, path)")
 
 
-MIGRATIONS = [m001_initial, m002_files_filter_index]
+def m003_file_words(db) -> None:
+    # The lexical index (issue 9): one row per file, rowid = files.id. Porter stemming so that
+    # "barking" finds "bark"; names, embedded tags and stored zero-shot labels in their own columns.
+    # Files indexed before this migration get their words on the next `index` run (from their paths).
+    db.execute("CREATE VIRTUAL TABLE file_words USING fts5(names, tags, labels, tokenize = 'porter unicode61')")
+
+
+MIGRATIONS = [m001_initial, m002_files_filter_index, m003_file_words]
 
 
 def pending(db) -> list:
