@@ -188,6 +188,8 @@ def main(argv=None) -> None:
     parser.add_argument("--templates", default="{}", help="'|'-separated prompt templates for --study.")
     parser.add_argument("--modes", default="audio,text,hybrid,hybrid+ensemble")
     parser.add_argument("-k", type=int, default=50)
+    parser.add_argument("--text-weight", type=float, default=None, help="Override the fusion's word weight.")
+    parser.add_argument("--method", default=None, help="Override the file-ranking method (ranking.METHODS).")
     args = parser.parse_args(argv)
     if args.build:
         from clapsearch import Library
@@ -197,6 +199,13 @@ def main(argv=None) -> None:
     if args.study:
         study(args.cache, args.templates.split("|"))
         return
+    import clapsearch.search as searching
+    import clapsearch.search.passages as passages
+
+    if args.text_weight is not None:
+        searching.TEXT_WEIGHT = args.text_weight
+    if args.method is not None:
+        passages.ranking.DEFAULT_METHOD = args.method
     table = end_to_end(args.cache, args.modes.split(","), args.k)
     print(f"{'mode':18} {'queries':9} MRR    R@1    R@5    R@10   nDCG@10")
     for (mode, subset), s in table.items():

@@ -223,8 +223,8 @@ def test_migrations_applied_once(tmp_path, rng):
         store.close()
     db = sqlite3.connect(path)
     assert db.execute("SELECT name FROM _migrations ORDER BY name").fetchall() == \
-        [("m001_initial",), ("m002_files_filter_index",)]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        [("m001_initial",), ("m002_files_filter_index",), ("m003_file_words",)]
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 def test_older_database_is_upgraded_on_open(tmp_path, rng):
@@ -240,10 +240,12 @@ def test_older_database_is_upgraded_on_open(tmp_path, rng):
     store = Store(path)
     bind(store)
     add_file(store, rng, "/old.wav")
-    assert store.stats()["schema_version"] == 2
+    assert store.stats()["schema_version"] == 3
     store.close()
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
     assert "files_filter" in names
+    tables = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert "file_words" in tables
 
 
 def test_text_cache_and_labels(store, rng):

@@ -27,6 +27,7 @@ __all__ = ["search", "parse_query", "Query", "Result", "ensemble_texts", "mean_u
 MODES = ("hybrid", "audio", "text")
 WORD_LIMIT = 1000
 FUSION_DEPTH = 500
+TEXT_WEIGHT = 4.0  # weight of the word ranking in the fusion: measured best of 1, 2, 4 (docs/ranking.md)
 NOT_WEIGHT = 1.0  # calibrated units (deviations) a passage loses per deviation of closeness to a --not text
 
 
@@ -127,7 +128,7 @@ def _fused(audio, words, per_file, k) -> list[Result]:
     """mode hybrid: each file's fused RRF score; its passages keep their audio order within it."""
     audio_order = _file_order(audio)
     word_order = [m[0] for m in words]
-    fused = rrf(audio_order, word_order)
+    fused = rrf([audio_order, word_order], [1.0, TEXT_WEIGHT])
     text_ranks = {file_id: rank for rank, file_id in enumerate(word_order, 1)}
     matched = {m[0]: m[4] for m in words}
     passages = {}

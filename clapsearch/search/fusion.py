@@ -8,10 +8,10 @@ from __future__ import annotations
 K = 60
 
 
-def rrf(*rankings: list[int], k: int = K) -> dict[int, float]:
-    """file id -> fused score, from rankings given as lists of file ids, best first."""
+def rrf(rankings: list[list[int]], weights: list[float] | None = None, k: int = K) -> dict[int, float]:
+    """file id -> fused score, from rankings given as lists of file ids, best first (weighted RRF)."""
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, key in enumerate(ranking, 1):
-            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
     return fused

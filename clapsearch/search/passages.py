@@ -35,7 +35,7 @@ def pick_passages(windows: list, per_file: int) -> list:
 
 
 def audio_passages(store, vector: np.ndarray, k: int, per_file: int = 1, filters=None,
-                   method: str = ranking.DEFAULT_METHOD, penalty=None) -> list[Result]:
+                   method: str | None = None, penalty=None) -> list[Result]:
     """The k best passages for a query vector, ranked length-fairly (see ranking.py).
 
     penalty: optional function (hits) -> per-window amounts to subtract from the calibrated score
@@ -54,7 +54,8 @@ def audio_passages(store, vector: np.ndarray, k: int, per_file: int = 1, filters
     for file_id, items in by_file.items():
         cut_of = {w.segment_id: c for w, c in items}
         for window in pick_passages([w for w, _ in items], per_file):
-            score = ranking.file_score(window.score, counts.get(file_id, 1), stats, method) - cut_of[window.segment_id]
+            score = (ranking.file_score(window.score, counts.get(file_id, 1), stats, method or ranking.DEFAULT_METHOD)
+                     - cut_of[window.segment_id])
             results.append(Result(window.path, score, float(window.score), window.start, window.end,
                                   window.duration, file_id, window.segment_id))
     results.sort(key=lambda r: (-r.score, -r.similarity, r.path, r.start))

@@ -18,7 +18,7 @@ from statistics import NormalDist
 import numpy as np
 
 METHODS = ("max", "expected-max", "pvalue")
-DEFAULT_METHOD = "pvalue"
+DEFAULT_METHOD = "expected-max"
 _NORMAL = NormalDist()
 _TINY = 1e-300
 
