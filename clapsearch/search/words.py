@@ -50,26 +50,24 @@ def path_words(path: str, root_depth: int = 4) -> str:
 
 def metadata_words(path: str) -> str:
     """Text of the file's embedded tags (title, artist, comment, genre, description...), or ""."""
+    return " ".join(split_words(" ".join(_mutagen_texts(path) + _riff_info(path))))
+
+
+def _mutagen_texts(path: str) -> list[str]:
     try:
         import mutagen
 
-        tags = mutagen.File(path)
+        tags = getattr(mutagen.File(path), "tags", None)
+        items = list(tags.items()) if tags else []
     except Exception:  # a tag reader must never fail indexing: no words is the honest answer
-        return ""
-    if tags is None or not getattr(tags, "tags", None):
-        return ""
+        return []
     texts = []
-    try:
-        items = tags.tags.items()
-    except Exception:
-        return ""
     for key, value in items:
         name = str(key).split(":")[0].lower()
         if name in _META_KEYS or name.startswith("comm"):
             values = value if isinstance(value, list) else getattr(value, "text", [value])
             texts.extend(str(v) for v in (values if isinstance(values, list) else [values]))
-    texts.extend(_riff_info(path))
-    return " ".join(split_words(" ".join(texts)))
+    return texts
 
 
 def _riff_info(path: str) -> list[str]:
