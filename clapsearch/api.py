@@ -42,13 +42,17 @@ def default_db_path() -> str:
     return os.path.join(user_data_dir("clapsearch", appauthor=False), "index.db")
 
 
-def make_filters(under=None, min_duration=None, max_duration=None, ext=None):
-    """Search filters: folder, file duration bounds (seconds), extensions ("wav" or ".wav")."""
+def make_filters(under=None, min_duration=None, max_duration=None, ext=None, format=None, sample_rate=None,
+                 channels=None):
+    """Search filters: folder, file duration bounds (seconds), extensions ("wav" or ".wav"), container
+    formats ("wav", "flac", "ogg"...), sample rates (Hz) and channel counts (each a list: any of them)."""
     from .store import Filters
 
     exts = tuple("." + e.lower().lstrip(".") for e in (ext or ()))
     return Filters(under=os.path.abspath(os.path.expanduser(under)) if under else None,
-                   min_duration=min_duration, max_duration=max_duration, exts=exts)
+                   min_duration=min_duration, max_duration=max_duration, exts=exts,
+                   formats=tuple(str(f) for f in (format or ())), sample_rates=tuple(int(r) for r in (sample_rate or ())),
+                   channels=tuple(int(c) for c in (channels or ())))
 
 
 class Library:

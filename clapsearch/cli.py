@@ -56,6 +56,12 @@ def wait_option(f):
 
 
 def filter_options(f):
+    f = click.option("--channels", "channels", multiple=True, type=click.IntRange(min=1),
+                     help="Only files with this many channels, e.g. 1 (repeatable).")(f)
+    f = click.option("--sample-rate", multiple=True, type=click.IntRange(min=1),
+                     help="Only files at this sample rate in Hz, e.g. 48000 (repeatable).")(f)
+    f = click.option("--format", "format_", multiple=True,
+                     help="Only files in this container format, e.g. wav, flac, ogg, mp3 (repeatable).")(f)
     f = click.option("--ext", multiple=True, help="Only files with this extension, e.g. wav (repeatable).")(f)
     f = click.option("--max-duration", type=click.FloatRange(min=0), default=None,
                      help="Only files at most this many seconds long.")(f)
@@ -80,10 +86,11 @@ def _library(db, model, device):
     return Library(db=db, model=model, device=device)
 
 
-def _filters(under, min_duration, max_duration, ext):
+def _filters(under, min_duration, max_duration, ext, format_=(), sample_rate=(), channels=()):
     from .api import make_filters
 
-    return make_filters(under=under, min_duration=min_duration, max_duration=max_duration, ext=ext)
+    return make_filters(under=under, min_duration=min_duration, max_duration=max_duration, ext=ext,
+                        format=format_, sample_rate=sample_rate, channels=channels)
 
 
 def _print(json_, value, table):
@@ -145,13 +152,14 @@ def per_file_option(f):
 @model_option
 @device_option
 @json_option
-def query(text, k, under, min_duration, max_duration, ext, per_file, mode, not_, like, no_ensemble, db, model,
+def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, mode, not_, like, no_ensemble, db, model,
           device, json_):
     """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
 
     hits = _library(db, model, device).search(
-        text, k=k, filters=_filters(under, min_duration, max_duration, ext), per_file=per_file, mode=mode,
+        text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
+        per_file=per_file, mode=mode,
         ensemble=not no_ensemble, not_=not_, like=like)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
@@ -165,12 +173,13 @@ def query(text, k, under, min_duration, max_duration, ext, per_file, mode, not_,
 @model_option
 @device_option
 @json_option
-def similar(targets, k, under, min_duration, max_duration, ext, per_file, include_self, db, model, device, json_):
+def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, include_self, db, model, device, json_):
     """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
     hits = _library(db, model, device).similar(
-        list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext), exclude_self=not include_self,
+        list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
+        exclude_self=not include_self,
         per_file=per_file)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 

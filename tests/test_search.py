@@ -235,3 +235,19 @@ def test_cli_query_options(named_library):
     result = CliRunner().invoke(cli, ["similar", str(root / "misc" / "take7.wav"), str(root / "animals" / "dog_bark.wav"),
                                       "--db", library.db, "--model", "tiny", "--json"])
     assert result.exit_code == 0 and len(json.loads(result.stdout)) == 2
+
+
+def test_format_rate_and_channel_filters_apply_inside_the_search(tmp_path, tiny_model):
+    root = tmp_path / "lib"
+    for i in range(6):
+        write(root / "many" / f"n{i}.wav", noise(1.0, SR, seed=20 + i))
+    (root / "few").mkdir(parents=True)
+    write_audio(root / "few" / "stereo.flac", tone(500, 1.0, 22050, channels=2), 22050)
+    library = api.Library(model=tiny_model)
+    library.index([root])
+    only = {"format": ["flac"]}, {"sample_rate": [22050]}, {"channels": [2]}, {"under": str(root / "few")}
+    for kwargs in only:
+        for mode in ("audio", "hybrid"):
+            hits = library.search("noise", k=1, filters=api.make_filters(**kwargs), mode=mode)
+            assert [h.path for h in hits] == [str(root / "few" / "stereo.flac")], (kwargs, mode)
+    assert library.search("noise", k=10, filters=api.make_filters(format=["wav"]), mode="audio")[0].path.endswith(".wav")

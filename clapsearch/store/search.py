@@ -42,6 +42,18 @@ def filter_sql(filters: Filters | None) -> tuple[str, list]:
         clauses.append("(" + " OR ".join(tests) + ")")
         for ext in exts:
             params += [len(ext.encode()), ext]
+    if filters.formats:
+        # files.format is "CONTAINER/SUBTYPE" (e.g. "WAV/PCM_16"): match the container, any case.
+        container = "upper(CASE WHEN instr(f.format, '/') > 0 THEN substr(f.format, 1, instr(f.format, '/') - 1) " \
+                    "ELSE f.format END)"
+        clauses.append(f"{container} IN ({','.join('?' * len(filters.formats))})")
+        params += [fmt.upper().lstrip(".") for fmt in filters.formats]
+    if filters.sample_rates:
+        clauses.append(f"f.sample_rate IN ({','.join('?' * len(filters.sample_rates))})")
+        params += [int(rate) for rate in filters.sample_rates]
+    if filters.channels:
+        clauses.append(f"f.channels IN ({','.join('?' * len(filters.channels))})")
+        params += [int(count) for count in filters.channels]
     return " AND ".join(clauses), params
 
 
