@@ -132,6 +132,24 @@ def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, devi
     _print(json_, summary.as_dict(), render.summary_text(summary))
 
 
+def export_options(f):
+    f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), default=None,
+                     help="Also write the results to this CSV file.")(f)
+    return click.option("--m3u", "m3u_out", type=click.Path(dir_okay=False), default=None,
+                        help="Also write the results' files to this M3U playlist.")(f)
+
+
+def _export(hits, m3u_out, csv_out):
+    from pathlib import Path
+
+    from . import render
+
+    if m3u_out:
+        Path(m3u_out).write_text(render.hits_m3u(hits), encoding="utf-8")
+    if csv_out:
+        Path(csv_out).write_text(render.hits_csv(hits), encoding="utf-8")
+
+
 def per_file_option(f):
     return click.option("--per-file", type=click.IntRange(min=0), default=1, show_default=True,
                         help="Passages per file (never overlapping); 0 = every window.")(f)
@@ -148,12 +166,13 @@ def per_file_option(f):
 @click.option("--like", multiple=True, metavar="FILE[@S-E]",
               help="Also search near this example sound or excerpt (repeatable).")
 @click.option("--no-ensemble", is_flag=True, help="Embed the text as written, not averaged over prompt templates.")
+@export_options
 @db_option
 @model_option
 @device_option
 @json_option
-def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, mode, not_, like, no_ensemble, db, model,
-          device, json_):
+def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, mode, not_, like,
+          no_ensemble, m3u_out, csv_out, db, model, device, json_):
     """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
 
@@ -161,6 +180,7 @@ def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate,
         text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         per_file=per_file, mode=mode,
         ensemble=not no_ensemble, not_=not_, like=like)
+    _export(hits, m3u_out, csv_out)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 
@@ -169,11 +189,13 @@ def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate,
 @filter_options
 @per_file_option
 @click.option("--include-self", is_flag=True, help="Also list passages of the example files themselves.")
+@export_options
 @db_option
 @model_option
 @device_option
 @json_option
-def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, include_self, db, model, device, json_):
+def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, include_self,
+            m3u_out, csv_out, db, model, device, json_):
     """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
@@ -181,6 +203,7 @@ def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_
         list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         exclude_self=not include_self,
         per_file=per_file)
+    _export(hits, m3u_out, csv_out)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 

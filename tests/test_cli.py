@@ -89,7 +89,7 @@ def test_query_json_schema_and_table(indexed, db):
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert len({h["path"] for h in hits}) == 3  # best passage per file
     table = run("query", "a high tone", "--db", db, "-k", "2").stdout.splitlines()
-    assert table[0].split() == ["score", "cosine", "start", "end", "path"] and len(table) == 3
+    assert table[0].split() == ["score", "cosine", "start", "end", "length", "path"] and len(table) == 3
 
 
 def test_query_uses_the_model_recorded_in_the_index(indexed, db):

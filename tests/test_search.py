@@ -251,3 +251,21 @@ def test_format_rate_and_channel_filters_apply_inside_the_search(tmp_path, tiny_
             hits = library.search("noise", k=1, filters=api.make_filters(**kwargs), mode=mode)
             assert [h.path for h in hits] == [str(root / "few" / "stereo.flac")], (kwargs, mode)
     assert library.search("noise", k=10, filters=api.make_filters(format=["wav"]), mode="audio")[0].path.endswith(".wav")
+
+
+def test_query_writes_a_playlist_and_a_csv(named_library, tmp_path):
+    from click.testing import CliRunner
+
+    from clapsearch.cli import cli
+
+    library, root = named_library
+    m3u, table = tmp_path / "hits.m3u", tmp_path / "hits.csv"
+    result = CliRunner().invoke(cli, ["query", "dog", "--db", library.db, "--model", "tiny", "--per-file", "0",
+                                      "--m3u", str(m3u), "--csv", str(table)])
+    assert result.exit_code == 0, result.output
+    lines = m3u.read_text().splitlines()
+    assert lines[0] == "#EXTM3U" and lines[1].startswith("#EXTINF:")
+    files = [line for line in lines[1:] if not line.startswith("#")]
+    assert len(files) == len(set(files)) == 4  # each file once, though several passages matched
+    rows = table.read_text().splitlines()
+    assert rows[0].startswith("rank,path,score,similarity") and len(rows) == 1 + len(result.stdout.splitlines()) - 1
