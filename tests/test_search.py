@@ -1,6 +1,5 @@
 """clapsearch.search: length-fair ranking, passages, words, hybrid fusion, composable queries."""
 
-import os
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from clapsearch.search.results import Result
 from clapsearch.search.words import metadata_words, path_words, split_words
 from clapsearch.store import Store
 from tests.audio_gen import noise, tone, write_audio
-from tests.store_helpers import DIM, bind, record, unit
+from tests.store_helpers import bind, record, unit
 
 SR = 16000
 
