@@ -1,6 +1,5 @@
 """clapsearch.search: length-fair ranking, passages, words, hybrid fusion, composable queries."""
 
-
 import numpy as np
 import pytest
 
