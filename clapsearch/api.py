@@ -114,11 +114,16 @@ class Library:
         summary.wall_seconds = time.monotonic() - started
         return summary
 
-    def prune(self, wait_seconds: float = 0.0) -> list[str]:
-        """Remove the entries of files that no longer exist (anywhere in the index); returns their paths."""
-        with _open_existing(self.db) as store, store.writer(wait_seconds):
-            gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
-            store.delete_files([record.id for record in gone])
+    def prune(self, wait_seconds: float = 0.0, dry_run: bool = False) -> list[str]:
+        """Remove the entries of files that no longer exist (anywhere in the index); returns their paths.
+
+        With `dry_run`, only says which entries would go."""
+        with _open_existing(self.db, readonly=dry_run) as store:
+            if dry_run:
+                return [r.path for r in store.iter_files() if not os.path.lexists(r.path)]
+            with store.writer(wait_seconds):
+                gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
+                store.delete_files([record.id for record in gone])
         return [record.path for record in gone]
 
     # ---- search -----------------------------------------------------------------------------------
@@ -133,6 +138,8 @@ class Library:
         (FILE or FILE@S-E) averaged into the query."""
         from . import search as searching
 
+        if not text.strip() and not like:
+            raise ClapsearchError("The query is empty; describe the sound, e.g. clapsearch query \"dog barking\".")
         query = searching.parse_query(text)
         store, model = self._query_store()
         with store:
@@ -195,12 +202,14 @@ class Library:
             meta = store.model_meta() or {}
             stats = store.stats()
             failures = [{"path": r.path, "error": r.error} for r in store.iter_files(status="failed")]
+            warnings = [{"path": r.path, "warning": w} for r in store.iter_files(status="indexed") for w in r.warnings]
         return {"db": self.db, "model": meta.get("name"), "fingerprint": meta.get("fingerprint"),
                 "window_seconds": meta.get("window_seconds"), "hop_seconds": meta.get("hop_seconds"),
                 "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
+                "files_with_warnings": stats["files_with_warnings"],
                 "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
                 "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
-                "faiss_bytes": stats["faiss_bytes"], "failures": failures}
+                "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
 
 
 # ---- tag: zero-shot labels for any files ------------------------------------------------------------
@@ -337,7 +346,7 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
             _copy_file(store, source, found)
         store.delete_files([record.id for record in plan.deleted])
     summary.skipped = plan.unchanged + len(plan.touched)
-    summary.moved = len(plan.moved) + len(plan.copied)
+    summary.moved, summary.copied = len(plan.moved), len(plan.copied)
     summary.removed = len(plan.deleted)
 
 
@@ -361,8 +370,10 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
                 else:
                     summary.indexed += 1
                     summary.audio_seconds += result.info.duration
+                    summary.warned.extend((result.path, warning) for warning in result.warnings)
                     writer.add(lambda f=found, d=digest, r=result: _put_words(store, store.put_file(
-                        _record(f, d, r.info), r.starts, r.ends, r.vectors, r.pooled), f.path))
+                        dict(_record(f, d, r.info), warnings=r.warnings), r.starts, r.ends, r.vectors, r.pooled),
+                        f.path))
                 bar.file_done()
         finally:
             writer.commit()  # even on Ctrl-C: keep every file that finished
@@ -400,7 +411,7 @@ def _copy_file(store, source, found) -> None:
     starts, ends, vectors = store.file_vectors(source.id)
     record = {"path": found.path, "size": found.size, "mtime": found.mtime, "content_hash": source.content_hash,
               "duration": source.duration, "sample_rate": source.sample_rate, "channels": source.channels,
-              "format": source.format}
+              "format": source.format, "warnings": source.warnings}
     store.put_file(record, starts, ends, vectors, store.pooled_vector(source.id))
 
 

@@ -7,8 +7,6 @@ printed as its one sentence, exit code 1; Click's usage errors exit with 2.
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from . import __version__
@@ -47,7 +45,8 @@ def device_option(f):
 
 
 def json_option(f):
-    return click.option("--json", "json_", is_flag=True, help="Print JSON (schemas in docs/json.md).")(f)
+    return click.option("--json", "json_", is_flag=True,
+                        help="Print JSON (its schema: `clapsearch schema COMMAND`).")(f)
 
 
 def wait_option(f):
@@ -105,8 +104,6 @@ def _print(json_, value, table):
 @click.version_option(version=__version__, prog_name="clapsearch")
 def cli():
     """Search and label a local audio library by meaning, offline, with CLAP models."""
-    # Our own bars say what is happening; the hub's per-file loading bars are noise here.
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @cli.command()
@@ -175,6 +172,9 @@ def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate,
           no_ensemble, m3u_out, csv_out, db, model, device, json_):
     """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
+
+    if not text.strip() and not like:
+        raise click.UsageError('The query is empty; describe the sound, e.g. clapsearch query "dog barking".')
 
     hits = _library(db, model, device).search(
         text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
@@ -253,18 +253,24 @@ def label(labels_arg, top, out, label_set, multi_label, template, wait_seconds, 
         label_set=label_set, wait_seconds=wait_seconds, progress=True)
     if out:
         api.write_label_rows(rows, out)
-    _print(json_, rows, render.tags_table(rows))
+    if out and not json_:
+        click.echo(render.label_summary(rows, out))  # the rows are in the file
+    else:
+        _print(json_, rows, render.tags_table(rows))
 
 
 @cli.command()
+@click.option("--failed", "show_failed", is_flag=True, help="List the files that could not be indexed, with why.")
+@click.option("--warnings", "show_warnings", is_flag=True,
+              help="List the files indexed with a warning (cut short, damaged, NaN samples), with what.")
 @db_option
 @json_option
-def info(db, json_):
-    """Show what the index holds: model, files, segments, audio hours, failures."""
+def info(show_failed, show_warnings, db, json_):
+    """Show what the index holds: model, files, segments, audio, size, failures and warnings."""
     from . import render
 
     details = _library(db, None, None).info()
-    _print(json_, details, render.info_text(details))
+    _print(json_, details, render.info_text(details, failed=show_failed, warnings=show_warnings))
 
 
 @cli.command()
@@ -279,10 +285,22 @@ def models(json_):
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Only list the entries that would be removed.")
 @wait_option
 @db_option
 @json_option
-def prune(wait_seconds, db, json_):
+def prune(dry_run, wait_seconds, db, json_):
     """Remove index entries of files that no longer exist."""
-    removed = _library(db, None, None).prune(wait_seconds=wait_seconds)
-    _print(json_, {"removed": removed}, f"Removed {len(removed)} entries of missing files.")
+    from . import render
+
+    removed = _library(db, None, None).prune(wait_seconds=wait_seconds, dry_run=dry_run)
+    _print(json_, {"removed": removed, "dry_run": dry_run}, render.prune_text(removed, dry_run))
+
+
+@cli.command()
+@click.argument("command", required=False)
+def schema(command):
+    """Print the documented JSON schemas of --json output (of one COMMAND, or all)."""
+    from .schemas import schema_text
+
+    click.echo(schema_text(command))
