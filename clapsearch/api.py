@@ -43,13 +43,17 @@ def default_db_path() -> str:
     return os.path.join(user_data_dir("clapsearch", appauthor=False), "index.db")
 
 
-def make_filters(under=None, min_duration=None, max_duration=None, ext=None):
-    """Search filters: folder, file duration bounds (seconds), extensions ("wav" or ".wav")."""
+def make_filters(under=None, min_duration=None, max_duration=None, ext=None, format=None, sample_rate=None,
+                 channels=None):
+    """Search filters: folder, file duration bounds (seconds), extensions ("wav" or ".wav"), container
+    formats ("wav", "flac", "ogg"...), sample rates (Hz) and channel counts (each a list: any of them)."""
     from .store import Filters
 
     exts = tuple("." + e.lower().lstrip(".") for e in (ext or ()))
     return Filters(under=os.path.abspath(os.path.expanduser(under)) if under else None,
-                   min_duration=min_duration, max_duration=max_duration, exts=exts)
+                   min_duration=min_duration, max_duration=max_duration, exts=exts,
+                   formats=tuple(str(f) for f in (format or ())), sample_rates=tuple(int(r) for r in (sample_rate or ())),
+                   channels=tuple(int(c) for c in (channels or ())))
 
 
 class Library:
@@ -115,6 +119,7 @@ class Library:
             plan = make_plan(store, found, workers)
             _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
+            _backfill_words(store)
         summary.wall_seconds = time.monotonic() - started
         return summary
 
@@ -132,23 +137,45 @@ class Library:
 
     # ---- search -----------------------------------------------------------------------------------
 
-    def search(self, text: str, k: int = 10, filters=None) -> list:
-        """The `k` passages (best one per file) that best match `text`, best first."""
-        if not text.strip():
-            raise ClapsearchError("The query is empty; describe the sound, e.g. clapsearch query \"dog barking\".")
-        store, model = self._query_store()
-        with store:
-            vector = np.asarray(model.embed_text([text]))[0]
-            return store.search(vector, k, filters)
+    def search(self, text: str, k: int = 10, filters=None, *, per_file: int = 1, mode: str = "hybrid",
+               ensemble: bool = True, not_=(), like=()) -> list:
+        """The `k` best passages for `text`, best first (Result records; see clapsearch.search).
 
-    def similar(self, target, k: int = 10, filters=None, exclude_self: bool = True) -> list:
-        """Passages that sound like a file ("kick.wav") or an excerpt of one ("take.wav@12.5-15.0")."""
-        path, start, end = parse_excerpt(os.fspath(target))
+        per_file: passages per file (0 = every window). mode: "hybrid" fuses the audio and word
+        rankings, "audio" and "text" use one. ensemble: average the text over several prompt
+        templates. not_: descriptions whose close passages are pushed down. like: example sounds
+        (FILE or FILE@S-E) averaged into the query."""
+        from . import search as searching
+
+        if not text.strip() and not like:
+            raise ClapsearchError("The query is empty; describe the sound, e.g. clapsearch query \"dog barking\".")
+        query = searching.parse_query(text)
         store, model = self._query_store()
         with store:
-            vector = _excerpt_vector(store, model, path, start, end)
-            hits = store.search(vector, k + 1 if exclude_self else k, filters)
-        return [h for h in hits if not (exclude_self and h.path == path)][:k]
+            def embed(description):
+                texts = searching.ensemble_texts(description) if ensemble else [description]
+                return searching.mean_unit(text_vectors(store, model, texts))
+
+            vector = searching.combine(
+                [embed(query.text)] if query.text else [],
+                [_excerpt_vector(store, model, *parse_excerpt(os.fspath(t))) for t in like])
+            negatives = [embed(n) for n in not_]
+            return searching.search(store, vector, query, k=k, per_file=per_file, filters=filters, mode=mode,
+                                    negatives=negatives)
+
+    def similar(self, target, k: int = 10, filters=None, exclude_self: bool = True, *, per_file: int = 1) -> list:
+        """Passages that sound like a file ("kick.wav"), an excerpt ("take.wav@12.5-15.0") or several of them."""
+        from . import search as searching
+
+        targets = [target] if isinstance(target, (str, os.PathLike)) else list(target)
+        excerpts = [parse_excerpt(os.fspath(t)) for t in targets]
+        store, model = self._query_store()
+        with store:
+            vector = searching.combine([], [_excerpt_vector(store, model, *e) for e in excerpts])
+            own = {e[0] for e in excerpts} if exclude_self else set()
+            hits = searching.search(store, vector, searching.parse_query(""), k=k + len(own) * (per_file or 10**9),
+                                    per_file=per_file, filters=filters, mode="audio")
+        return [h for h in hits if h.path not in own][:k]
 
     # ---- labels -----------------------------------------------------------------------------------
 
@@ -172,6 +199,7 @@ class Library:
                     best = zeroshot.top_labels(row, labels, top)
                     store.put_labels({"file_id": record.id, "label_set": label_set, "label": b["label"],
                                       "score": b["score"], "model": model.fingerprint} for b in best)
+                    store.put_label_words(record.id, _label_words(store, record.id))
                     rows.append({"path": record.path, "labels": best})
                     bar.file_done()
         return rows
@@ -390,6 +418,11 @@ def _store_if_exists(db):
     return Store(db) if os.path.exists(db) else None
 
 
+def _label_words(store, file_id: int) -> str:
+    """Every label stored for a file (all label sets), as searchable words."""
+    return " ".join(sorted({row["label"] for row in store.labels_of([file_id]).get(file_id, [])}))
+
+
 def _label_set_name(labels: list[str], template: str, multi_label: bool) -> str:
     digest = hashlib.blake2b(json.dumps([labels, template, multi_label]).encode(), digest_size=4).hexdigest()
     return f"labels-{digest}"
@@ -434,8 +467,9 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
                     summary.indexed += 1
                     summary.audio_seconds += result.info.duration
                     summary.warned.extend((result.path, warning) for warning in result.warnings)
-                    writer.add(lambda f=found, d=digest, r=result: store.put_file(
-                        dict(_record(f, d, r.info), warnings=r.warnings), r.starts, r.ends, r.vectors, r.pooled))
+                    writer.add(lambda f=found, d=digest, r=result: _put_words(store, store.put_file(
+                        dict(_record(f, d, r.info), warnings=r.warnings), r.starts, r.ends, r.vectors, r.pooled),
+                        f.path))
                 bar.file_done()
         finally:
             writer.commit()  # even on Ctrl-C: keep every file that finished
@@ -467,6 +501,21 @@ def _audio_ahead(paths: list, workers: int) -> float:
             total += value
             bar.file_done()
     return total
+
+
+def _put_words(store, file_id: int, path: str) -> None:
+    from .search.words import file_words
+
+    store.put_words(file_id, *file_words(path))
+
+
+def _backfill_words(store) -> None:
+    """Words for indexed files that have none: indexed before the lexical index, moved, or copied."""
+    missing = store.files_without_words()
+    if missing:
+        with store.batch():
+            for record in missing:
+                _put_words(store, record.id, record.path)
 
 
 def _record(found, digest, info=None) -> dict:

@@ -55,6 +55,12 @@ def wait_option(f):
 
 
 def filter_options(f):
+    f = click.option("--channels", "channels", multiple=True, type=click.IntRange(min=1),
+                     help="Only files with this many channels, e.g. 1 (repeatable).")(f)
+    f = click.option("--sample-rate", multiple=True, type=click.IntRange(min=1),
+                     help="Only files at this sample rate in Hz, e.g. 48000 (repeatable).")(f)
+    f = click.option("--format", "format_", multiple=True,
+                     help="Only files in this container format, e.g. wav, flac, ogg, mp3 (repeatable).")(f)
     f = click.option("--ext", multiple=True, help="Only files with this extension, e.g. wav (repeatable).")(f)
     f = click.option("--max-duration", type=click.FloatRange(min=0), default=None,
                      help="Only files at most this many seconds long.")(f)
@@ -79,10 +85,11 @@ def _library(db, model, device):
     return Library(db=db, model=model, device=device)
 
 
-def _filters(under, min_duration, max_duration, ext):
+def _filters(under, min_duration, max_duration, ext, format_=(), sample_rate=(), channels=()):
     from .api import make_filters
 
-    return make_filters(under=under, min_duration=min_duration, max_duration=max_duration, ext=ext)
+    return make_filters(under=under, min_duration=min_duration, max_duration=max_duration, ext=ext,
+                        format=format_, sample_rate=sample_rate, channels=channels)
 
 
 def _print(json_, value, table):
@@ -122,38 +129,81 @@ def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, devi
     _print(json_, summary.as_dict(), render.summary_text(summary))
 
 
+def export_options(f):
+    f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), default=None,
+                     help="Also write the results to this CSV file.")(f)
+    return click.option("--m3u", "m3u_out", type=click.Path(dir_okay=False), default=None,
+                        help="Also write the results' files to this M3U playlist.")(f)
+
+
+def _export(hits, m3u_out, csv_out):
+    from pathlib import Path
+
+    from . import render
+
+    if m3u_out:
+        Path(m3u_out).write_text(render.hits_m3u(hits), encoding="utf-8")
+    if csv_out:
+        Path(csv_out).write_text(render.hits_csv(hits), encoding="utf-8")
+
+
+def per_file_option(f):
+    return click.option("--per-file", type=click.IntRange(min=0), default=1, show_default=True,
+                        help="Passages per file (never overlapping); 0 = every window.")(f)
+
+
 @cli.command()
 @click.argument("text")
 @filter_options
+@per_file_option
+@click.option("--mode", type=click.Choice(["hybrid", "audio", "text"]), default="hybrid", show_default=True,
+              help="Rank by sound and words fused, by sound only, or by words (names, tags, labels) only.")
+@click.option("--not", "not_", multiple=True, metavar="TEXT",
+              help="Push down passages that sound like this description (repeatable).")
+@click.option("--like", multiple=True, metavar="FILE[@S-E]",
+              help="Also search near this example sound or excerpt (repeatable).")
+@click.option("--no-ensemble", is_flag=True, help="Embed the text as written, not averaged over prompt templates.")
+@export_options
 @db_option
 @model_option
 @device_option
 @json_option
-def query(text, k, under, min_duration, max_duration, ext, db, model, device, json_):
-    """Find the passages that best match a description, e.g. "dog barking"."""
+def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, mode, not_, like,
+          no_ensemble, m3u_out, csv_out, db, model, device, json_):
+    """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
 
-    if not text.strip():
+    if not text.strip() and not like:
         raise click.UsageError('The query is empty; describe the sound, e.g. clapsearch query "dog barking".')
 
-    hits = _library(db, model, device).search(text, k=k, filters=_filters(under, min_duration, max_duration, ext))
+    hits = _library(db, model, device).search(
+        text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
+        per_file=per_file, mode=mode,
+        ensemble=not no_ensemble, not_=not_, like=like)
+    _export(hits, m3u_out, csv_out)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 
 @cli.command()
-@click.argument("target", metavar="FILE[@START-END]")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE[@START-END]...")
 @filter_options
-@click.option("--include-self", is_flag=True, help="Also list passages of FILE itself.")
+@per_file_option
+@click.option("--include-self", is_flag=True, help="Also list passages of the example files themselves.")
+@export_options
 @db_option
 @model_option
 @device_option
 @json_option
-def similar(target, k, under, min_duration, max_duration, ext, include_self, db, model, device, json_):
-    """Find passages that sound like FILE, or like FILE from START to END seconds (FILE@12.5-15)."""
+def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, include_self,
+            m3u_out, csv_out, db, model, device, json_):
+    """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
     hits = _library(db, model, device).similar(
-        target, k=k, filters=_filters(under, min_duration, max_duration, ext), exclude_self=not include_self)
+        list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
+        exclude_self=not include_self,
+        per_file=per_file)
+    _export(hits, m3u_out, csv_out)
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
 
 

@@ -27,22 +27,54 @@ def to_json(value) -> str:
 
 
 def hit_rows(hits) -> list[dict]:
-    """query / similar: [{"path", "score", "start", "end", "duration"}], best first."""
-    return [
-        {"path": h.path, "score": round(float(h.score), 6), "start": round(float(h.start), 3),
-         "end": round(float(h.end), 3), "duration": round(float(h.duration), 3)}
-        for h in hits
-    ]
+    """query / similar: [{"path", "score", "similarity", "start", "end", "duration", "audio_rank",
+    "text_rank", "words"}], best first (docs/json.md)."""
+    rows = []
+    for h in hits:
+        similarity = getattr(h, "similarity", h.score)
+        rows.append({"path": h.path, "score": round(float(h.score), 6),
+                     "similarity": None if similarity is None else round(float(similarity), 6),
+                     "start": round(float(h.start), 3), "end": round(float(h.end), 3),
+                     "duration": round(float(h.duration or 0.0), 3), "audio_rank": getattr(h, "audio_rank", None),
+                     "text_rank": getattr(h, "text_rank", None), "words": list(getattr(h, "words", ()))})
+    return rows
 
 
 def hits_table(hits) -> str:
     rows = hit_rows(hits)
     if not rows:
         return "No matches."
-    lines = [f"{'score':>7}  {'start':>9}  {'end':>9}  path"]
+    lines = [f"{'score':>8}  {'cosine':>6}  {'start':>9}  {'end':>9}  {'length':>9}  path"]
     for row in rows:
-        lines.append(f"{row['score']:7.3f}  {_clock(row['start']):>9}  {_clock(row['end']):>9}  {printable(row['path'])}")
+        cosine = "" if row["similarity"] is None else f"{row['similarity']:6.3f}"
+        lines.append(f"{row['score']:8.3f}  {cosine:>6}  {_clock(row['start']):>9}  {_clock(row['end']):>9}  "
+                     f"{_clock(row['duration']):>9}  {printable(row['path'])}")
     return "\n".join(lines)
+
+
+def hits_m3u(hits) -> str:
+    """An extended M3U playlist of the hits' files, best first (each file once; players and DAW
+    browsers open it). The passage is noted in the title, since M3U has no start time."""
+    lines, seen = ["#EXTM3U"], set()
+    for row in hit_rows(hits):
+        if row["path"] in seen:
+            continue
+        seen.add(row["path"])
+        title = f"{os.path.basename(printable(row['path']))} @ {_clock(row['start'])}-{_clock(row['end'])}"
+        lines += [f"#EXTINF:{int(round(row['duration']))},{title}", printable(row["path"])]
+    return "\n".join(lines) + "\n"
+
+
+def hits_csv(hits) -> str:
+    """One CSV line per hit, with the JSON keys as columns (words joined by spaces)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    keys = ["rank", "path", "score", "similarity", "start", "end", "duration", "audio_rank", "text_rank", "words"]
+    writer.writerow(keys)
+    for rank, row in enumerate(hit_rows(hits), 1):
+        row = {**row, "rank": rank, "path": printable(row["path"]), "words": " ".join(row["words"])}
+        writer.writerow(["" if row[key] is None else row[key] for key in keys])
+    return out.getvalue()
 
 
 def tags_table(rows: list[dict]) -> str:

@@ -16,7 +16,7 @@ from clapsearch.cli import cli
 from clapsearch.store import Store
 from tests.sound_library import LIBRARY, make_library
 
-HIT_KEYS = ["path", "score", "start", "end", "duration"]
+HIT_KEYS = ["path", "score", "similarity", "start", "end", "duration", "audio_rank", "text_rank", "words"]
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_query_json_schema_and_table(indexed, db):
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert len({h["path"] for h in hits}) == 3  # best passage per file
     table = run("query", "a high tone", "--db", db, "-k", "2").stdout.splitlines()
-    assert table[0].split() == ["score", "start", "end", "path"] and len(table) == 3
+    assert table[0].split() == ["score", "cosine", "start", "end", "length", "path"] and len(table) == 3
 
 
 def test_query_uses_the_model_recorded_in_the_index(indexed, db):
@@ -121,7 +121,7 @@ def test_similar_to_an_excerpt(indexed, db):
     hits = run_json("similar", f"{target}@1.0-2.0", "--db", db, "--include-self", "-k", "1")
     # The excerpt is exactly the indexed window 1.0-2.0 of the same file: that passage is the best match.
     assert (hits[0]["path"], hits[0]["start"], hits[0]["end"]) == (target, 1.0, 2.0)
-    assert hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert hits[0]["similarity"] == pytest.approx(1.0, abs=1e-4)
     bad = run("similar", f"{target}@2.0-1.0", "--db", db, code=1)
     assert "ends before it starts" in bad.stderr
 

@@ -11,7 +11,7 @@ from clapsearch.serve.hosts import host_name
 from tests.audio_gen import tone, write_audio
 from tests.sound_library import make_library
 
-HIT_KEYS = ["path", "score", "start", "end", "duration"]
+from tests.test_cli import HIT_KEYS  # the CLI's --json hit schema
 
 
 @pytest.fixture(scope="module")

@@ -242,6 +242,8 @@ def test_older_database_is_upgraded_on_open(tmp_path, rng):
     store.close()
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
     assert "files_filter" in names
+    tables = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert "file_words" in tables
 
 
 def test_read_only_open_of_an_index_from_before_file_warnings(tmp_path, rng):

@@ -54,7 +54,16 @@ def m003_file_warnings(db) -> None:
     db.execute("ALTER TABLE files ADD COLUMN warnings TEXT")
 
 
-MIGRATIONS = [m001_initial, m002_files_filter_index, m003_file_warnings]
+def m004_file_words(db) -> None:
+    # The lexical index (issue 9): one row per file, rowid = files.id. Porter stemming so that
+    # "barking" finds "bark"; names, embedded tags and stored zero-shot labels in their own columns.
+    # Files indexed before this migration get their words on the next `index` run (from their paths).
+    # IF NOT EXISTS: development databases of the search branch made it under another number.
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS file_words "
+               "USING fts5(names, tags, labels, tokenize = 'porter unicode61')")
+
+
+MIGRATIONS = [m001_initial, m002_files_filter_index, m003_file_warnings, m004_file_words]
 
 
 def pending(db) -> list:

@@ -47,7 +47,10 @@ class Filters:
     min_duration: float | None = None
     max_duration: float | None = None
     exts: tuple[str, ...] = field(default_factory=tuple)
+    formats: tuple[str, ...] = field(default_factory=tuple)  # container names as stored, e.g. "WAV", "OGG"
+    sample_rates: tuple[int, ...] = field(default_factory=tuple)
+    channels: tuple[int, ...] = field(default_factory=tuple)
 
     def is_empty(self) -> bool:
-        return (self.under is None and self.min_duration is None
-                and self.max_duration is None and not self.exts)
+        return (self.under is None and self.min_duration is None and self.max_duration is None
+                and not self.exts and not self.formats and not self.sample_rates and not self.channels)

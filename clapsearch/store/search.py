@@ -6,6 +6,8 @@ With `dedupe`, hits collapse to the best segment per file; the search then over-
 widens until it has k distinct files or has seen every candidate.
 """
 
+import re
+
 import numpy as np
 
 from .codec import path_to_sql
@@ -40,6 +42,18 @@ def filter_sql(filters: Filters | None) -> tuple[str, list]:
         clauses.append("(" + " OR ".join(tests) + ")")
         for ext in exts:
             params += [len(ext.encode()), ext]
+    if filters.formats:
+        # files.format is "CONTAINER/SUBTYPE" (e.g. "WAV/PCM_16"): match the container, any case.
+        container = "upper(CASE WHEN instr(f.format, '/') > 0 THEN substr(f.format, 1, instr(f.format, '/') - 1) " \
+                    "ELSE f.format END)"
+        clauses.append(f"{container} IN ({','.join('?' * len(filters.formats))})")
+        params += [fmt.upper().lstrip(".") for fmt in filters.formats]
+    if filters.sample_rates:
+        clauses.append(f"f.sample_rate IN ({','.join('?' * len(filters.sample_rates))})")
+        params += [int(rate) for rate in filters.sample_rates]
+    if filters.channels:
+        clauses.append(f"f.channels IN ({','.join('?' * len(filters.channels))})")
+        params += [int(count) for count in filters.channels]
     return " AND ".join(clauses), params
 
 
@@ -140,3 +154,23 @@ def search_files(db, pooled_ids, pooled_matrix, query, k, filters) -> list[Hit]:
         path, duration = info[file_id]
         hits.append(Hit(path, float(scores[position]), 0.0, duration or 0.0, duration, file_id, None))
     return hits
+
+
+_MARK = re.compile(r"\[([^\[\]]+)\]")
+
+
+def match_words(db, fts_query: str, filters: Filters | None, limit: int) -> list[tuple]:
+    """Files whose words match an FTS5 query, best (lowest bm25) first, with the words that matched.
+
+    The filters are part of the same SQL, so a filtered word search still returns `limit` hits."""
+    where, params = filter_sql(filters)
+    rows = db.execute(
+        "SELECT f.id, f.path, f.duration, bm25(file_words), highlight(file_words, 0, '[', ']'), "
+        "highlight(file_words, 1, '[', ']'), highlight(file_words, 2, '[', ']') "
+        f"FROM file_words JOIN files f ON f.id = file_words.rowid WHERE file_words MATCH ? AND {where} "
+        "ORDER BY bm25(file_words), f.id LIMIT ?", [fts_query] + params + [int(limit)]).fetchall()
+    found = []
+    for file_id, path, duration, rank, *marked in rows:
+        words = tuple(dict.fromkeys(m.lower() for text in marked for m in _MARK.findall(text or "")))
+        found.append((file_id, path, duration, rank, words))
+    return found

@@ -24,7 +24,7 @@ from . import migrations
 from .codec import blob_to_vector, blobs_to_matrix, path_to_sql, text_from_sql, unit_rows, vector_to_blob
 from .lock import WriterLock
 from .rows import FileRow, Filters, Hit
-from .search import allowed_segment_ids, search_files, search_segments
+from .search import allowed_segment_ids, match_words, search_files, search_segments
 from .vector_index import IndexSettings, VectorIndex, remove_stale_temp_files
 
 FILE_COLUMNS = ("id, path, size, mtime, content_hash, duration, sample_rate, channels, format, "
@@ -370,6 +370,8 @@ class Store:
                 self._delete(db, [other[0]])
             db.execute("UPDATE files SET path = CAST(? AS TEXT), size = ?, mtime = ? WHERE id = ?",
                        [path_to_sql(new_path), size, mtime, int(file_id)])
+            if "file_words" in db.table_names():  # name words follow the name: the next index run refills them
+                db.execute("UPDATE file_words SET names = '' WHERE rowid = ?", [int(file_id)])
 
     def delete_files(self, file_ids) -> int:
         file_ids = [int(i) for i in file_ids]
@@ -385,6 +387,8 @@ class Store:
             chunk = file_ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             deleted += db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk).rowcount
+            if "file_words" in db.table_names():
+                db.execute(f"DELETE FROM file_words WHERE rowid IN ({marks})", chunk)
         self._tx.changed = True  # pooled vectors changed even when no segment did
         return deleted
 
@@ -431,6 +435,38 @@ class Store:
         with db.atomic():
             db.conn.executemany("INSERT OR REPLACE INTO text_cache(fingerprint, text, vector) VALUES (?, ?, ?)",
                                 [(fingerprint, text, vector_to_blob(v)) for text, v in mapping.items()])
+
+    # ---- words (the lexical index) ----------------------------------------------------
+    def put_words(self, file_id, names: str, tags: str) -> None:
+        """Set a file's name and tag words (its label words are kept)."""
+        with self._transaction() as db:
+            old = db.execute("SELECT labels FROM file_words WHERE rowid = ?", [int(file_id)]).fetchone()
+            db.execute("DELETE FROM file_words WHERE rowid = ?", [int(file_id)])
+            db.execute("INSERT INTO file_words(rowid, names, tags, labels) VALUES (?, ?, ?, ?)",
+                       [int(file_id), names, tags, old[0] if old else ""])
+
+    def put_label_words(self, file_id, labels: str) -> None:
+        """Set the words of a file's stored zero-shot labels."""
+        with self._transaction() as db:
+            if db.execute("UPDATE file_words SET labels = ? WHERE rowid = ?", [labels, int(file_id)]).rowcount == 0:
+                db.execute("INSERT INTO file_words(rowid, names, tags, labels) VALUES (?, '', '', ?)",
+                           [int(file_id), labels])
+
+    def files_without_words(self) -> list[FileRow]:
+        """Indexed files that have no words yet (e.g. indexed before the lexical index existed)."""
+        db = self._read_db()
+        if db is None or "file_words" not in db.table_names():
+            return []
+        rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE status = 'indexed' "
+                          "AND id NOT IN (SELECT rowid FROM file_words WHERE names != '') ORDER BY id").fetchall()
+        return [FileRow(*row) for row in rows]
+
+    def match_words(self, fts_query: str, filters: Filters | None = None, limit: int = 1000) -> list[tuple]:
+        """(file_id, path, duration, bm25 rank, matched words) of files whose words match, best first."""
+        db = self._require_read_db()
+        if "file_words" not in db.table_names() or not fts_query:
+            return []
+        return match_words(db, fts_query, None if filters is None or filters.is_empty() else filters, limit)
 
     # ---- labels -------------------------------------------------------------------------
     def put_labels(self, rows) -> None:
@@ -558,6 +594,41 @@ class Store:
             index = self._synced_index(db, allow_kind_change=False)
             allowed = None if filters is None else allowed_segment_ids(db, filters)
             return search_segments(db, index, query, k, allowed, dedupe)
+
+    def segment_counts(self, file_ids) -> dict[int, int]:
+        """file id -> how many windows it has (for length-fair ranking)."""
+        db = self._require_read_db()
+        ids, counts = [int(i) for i in file_ids], {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            counts.update(db.execute(f"SELECT file_id, count(*) FROM segments WHERE file_id IN ({marks}) "
+                                     "GROUP BY file_id", chunk).fetchall())
+        return counts
+
+    def sample_segment_vectors(self, limit: int = 4096) -> np.ndarray:
+        """Up to `limit` window vectors spread evenly over the index (the same ones every time)."""
+        db = self._require_read_db()
+        with self._snapshot(db):
+            index = self._synced_index(db, allow_kind_change=False)
+            ids = np.setdiff1d(index.ids(), index.dead)  # HNSW keeps deleted ids until a rebuild
+            if len(ids) > limit:
+                ids = ids[np.linspace(0, len(ids) - 1, limit).astype(np.int64)]
+            return index.reconstruct(ids) if len(ids) else np.empty((0, self._dim()), np.float32)
+
+    def segment_vectors(self, segment_ids) -> np.ndarray:
+        """The stored vectors of these segments, in the given order."""
+        db = self._require_read_db()
+        with self._snapshot(db):
+            return self._synced_index(db, allow_kind_change=False).reconstruct(
+                np.asarray(list(segment_ids), dtype=np.int64))
+
+    def allowed_count(self, filters: Filters | None = None) -> int:
+        """How many windows a search with these filters may return."""
+        db = self._require_read_db()
+        if filters is None or filters.is_empty():
+            return self._count(db, "segments")
+        return len(allowed_segment_ids(db, filters))
 
     def _pooled(self, db):
         generation = self._generation(db)

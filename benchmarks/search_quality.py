@@ -1,0 +1,216 @@
+"""Search quality on a real, named library: MRR, R@1, R@5, R@10, nDCG@10 over judged queries.
+
+The library: the sound files of ten Debian game-data packages (lbreakout2-data, holotz-castle-data,
+chromium-bsu-data, tecnoballz-data, open-invaders-data, solarwolf, funnyboat, starfighter-data,
+freeorion-data, mu-cade-data; 210 files, 57 minutes) plus the repository's examples/, laid out as
+PACKAGE/<path under /usr/share>. `--build` fetches them with `apt-get download` + `dpkg-deb -x`
+into --cache (outside the repository; never commit the audio) and indexes them.
+
+The 48 queries and their relevant files (benchmarks/search_quality_queries.json) were judged from
+names, folders and package contents, not from the tool's output; some have uninformative names
+("names": false) so the audio side is measured on its own too.
+
+    python benchmarks/search_quality.py --build --cache /work/cache/sq     # fetch + index (~2 min)
+    python benchmarks/search_quality.py --cache /work/cache/sq --study     # ranking options, audio only
+    python benchmarks/search_quality.py --cache /work/cache/sq             # the end-to-end table
+
+--study scores every window of the index offline (numpy) to compare file-ranking options; the
+end-to-end table runs Library.search with each mode, as a user would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+PACKAGES = ["lbreakout2-data", "holotz-castle-data", "chromium-bsu-data", "tecnoballz-data", "open-invaders-data",
+            "solarwolf", "funnyboat", "starfighter-data", "freeorion-data", "mu-cade-data"]
+AUDIO = (".wav", ".ogg", ".mp3", ".flac", ".aiff")
+HERE = os.path.dirname(os.path.abspath(__file__))
+QUERIES = os.path.join(HERE, "search_quality_queries.json")
+
+
+# ---- the library --------------------------------------------------------------------------------
+
+def build_library(cache: str) -> str:
+    debs, root = os.path.join(cache, "debs"), os.path.join(cache, "library")
+    os.makedirs(debs, exist_ok=True)
+    for package in PACKAGES:
+        if not glob.glob(os.path.join(debs, f"{package}_*.deb")):
+            subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
+    for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
+        package = os.path.basename(deb).split("_")[0]
+        unpacked = os.path.join(cache, "unpacked", package)
+        if not os.path.isdir(unpacked):
+            subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
+        share = os.path.join(unpacked, "usr", "share")
+        for folder, _, names in os.walk(share):
+            for name in names:
+                if name.lower().endswith(AUDIO):
+                    rel = os.path.relpath(os.path.join(folder, name), share)
+                    rel = rel[len("games/"):] if rel.startswith("games/") else rel
+                    target = os.path.join(root, package, rel)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    shutil.copy2(os.path.join(folder, name), target)
+    examples = os.path.join(os.path.dirname(HERE), "examples")
+    os.makedirs(os.path.join(root, "examples"), exist_ok=True)
+    for name in os.listdir(examples):
+        if name.lower().endswith(AUDIO):
+            shutil.copy2(os.path.join(examples, name), os.path.join(root, "examples", name))
+    return root
+
+
+# ---- metrics ------------------------------------------------------------------------------------
+
+def metrics(ranked: list[str], relevant: set[str]) -> dict:
+    first = next((i for i, path in enumerate(ranked) if path in relevant), None)
+    gains = [1.0 / math.log2(i + 2) for i, path in enumerate(ranked[:10]) if path in relevant]
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(10, len(relevant))))
+    return {"MRR": 0.0 if first is None else 1.0 / (first + 1),
+            "R@1": float(first is not None and first < 1), "R@5": float(first is not None and first < 5),
+            "R@10": float(first is not None and first < 10), "nDCG@10": sum(gains) / ideal,
+            "rank": None if first is None else first + 1}
+
+
+def summarise(rows: list[dict]) -> dict:
+    keys = ("MRR", "R@1", "R@5", "R@10", "nDCG@10")
+    return {key: round(float(np.mean([r[key] for r in rows])), 3) for key in keys}
+
+
+def load_queries(only_audio_names: bool | None = None) -> list[dict]:
+    queries = json.load(open(QUERIES, encoding="utf-8"))["queries"]
+    return [q for q in queries if only_audio_names is None or q["names"] == only_audio_names]
+
+
+# ---- offline study of file-ranking options --------------------------------------------------------
+
+def load_windows(db: str):
+    from clapsearch.store import Store
+
+    store = Store(db, readonly=True)
+    meta = store.model_meta()
+    paths, owners, vectors, pooled = [], [], [], []
+    for record in store.iter_files(status="indexed"):
+        _, _, matrix = store.file_vectors(record.id)
+        owners.append(np.full(len(matrix), len(paths)))
+        vectors.append(matrix)
+        pooled.append(store.pooled_vector(record.id))
+        paths.append(record.path)
+    store.close()
+    return meta, paths, np.concatenate(owners), np.concatenate(vectors), np.stack(pooled)
+
+
+def study(cache: str, templates: list[str]) -> None:
+    from clapsearch.models.registry import load_model
+    from clapsearch.search import ranking
+
+    db = os.path.join(cache, "index.db")
+    root = os.path.join(cache, "library")
+    meta, paths, owners, vectors, pooled = load_windows(db)
+    rel = [os.path.relpath(p, root) for p in paths]
+    counts = np.bincount(owners, minlength=len(paths))
+    eff = np.array([ranking.effective_windows(n, meta["window_seconds"], meta["hop_seconds"]) for n in counts])
+    model = load_model(meta["name"])
+    queries = load_queries()
+    texts = [[t.replace("{}", q["q"]) for t in templates] for q in queries]
+    flat = np.asarray(model.embed_text([t for group in texts for t in group]), np.float32)
+    flat = flat.reshape(len(queries), len(templates), -1).mean(axis=1)
+    query_vectors = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+    options = {
+        "raw max (before)": lambda best, stats: best,
+        "pooled file vector": None,
+        "expected max, n windows": lambda best, stats: np.array(
+            [ranking.file_score(b, n, stats, "expected-max") for b, n in zip(best, counts)]),
+        "expected max, n effective": lambda best, stats: np.array(
+            [ranking.file_score(b, n, stats, "expected-max") for b, n in zip(best, eff)]),
+        "p-value of max, n windows": lambda best, stats: np.array(
+            [ranking.file_score(b, n, stats, "pvalue") for b, n in zip(best, counts)]),
+        "p-value of max, n effective": lambda best, stats: np.array(
+            [ranking.file_score(b, n, stats, "pvalue") for b, n in zip(best, eff)]),
+    }
+    results = {name: [] for name in options}
+    long_in_top5 = {name: 0 for name in options}
+    long_files = counts >= 50  # about a minute or more
+    for query, vector in zip(queries, query_vectors):
+        window_scores = vectors @ vector
+        best = np.full(len(paths), -np.inf)
+        np.maximum.at(best, owners, window_scores)
+        stats = ranking.null_stats(window_scores)
+        for name, score in options.items():
+            file_scores = pooled @ vector if score is None else score(best, stats)
+            order = np.argsort(-np.asarray(file_scores), kind="stable")
+            results[name].append(metrics([rel[i] for i in order], set(query["relevant"])))
+            long_in_top5[name] += int(long_files[order[:5]].any()
+                                      and not any(rel[i] in query["relevant"] for i in order[:5] if long_files[i]))
+    print(f"{len(paths)} files, {len(vectors)} windows, {len(queries)} queries, templates {templates}")
+    print(f"{'option':32} MRR    R@1    R@5    R@10   nDCG@10  queries with a wrong long file in top 5")
+    for name, rows in results.items():
+        s = summarise(rows)
+        print(f"{name:32} {s['MRR']:.3f}  {s['R@1']:.3f}  {s['R@5']:.3f}  {s['R@10']:.3f}  {s['nDCG@10']:.3f}    "
+              f"{long_in_top5[name]}")
+
+
+# ---- end to end through the API --------------------------------------------------------------------
+
+def end_to_end(cache: str, modes: list[str], k: int) -> dict:
+    from clapsearch import Library
+
+    db, root = os.path.join(cache, "index.db"), os.path.join(cache, "library")
+    library = Library(db=db)
+    table = {}
+    for mode in modes:
+        name, _, ensemble = mode.partition("+")
+        rows = []
+        for query in load_queries():
+            hits = library.search(query["q"], k=k, mode=name, ensemble=bool(ensemble))
+            rows.append(metrics([os.path.relpath(h.path, root) for h in hits], set(query["relevant"])))
+        for subset, wanted in (("all", None), ("names", True), ("no-names", False)):
+            picked = [r for r, q in zip(rows, load_queries()) if wanted is None or q["names"] == wanted]
+            table[(mode, subset)] = summarise(picked)
+    return table
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", required=True, help="Folder for packages, the library and its index.")
+    parser.add_argument("--build", action="store_true", help="Fetch the packages and index the library.")
+    parser.add_argument("--study", action="store_true", help="Compare file-ranking options offline.")
+    parser.add_argument("--templates", default="{}", help="'|'-separated prompt templates for --study.")
+    parser.add_argument("--modes", default="audio,text,hybrid,hybrid+ensemble")
+    parser.add_argument("-k", type=int, default=50)
+    parser.add_argument("--text-weight", type=float, default=None, help="Override the fusion's word weight.")
+    parser.add_argument("--method", default=None, help="Override the file-ranking method (ranking.METHODS).")
+    args = parser.parse_args(argv)
+    if args.build:
+        from clapsearch import Library
+
+        root = build_library(args.cache)
+        print(json.dumps(Library(db=os.path.join(args.cache, "index.db")).index([root]).as_dict()))
+    if args.study:
+        study(args.cache, args.templates.split("|"))
+        return
+    import clapsearch.search as searching
+    import clapsearch.search.passages as passages
+
+    if args.text_weight is not None:
+        searching.TEXT_WEIGHT = args.text_weight
+    if args.method is not None:
+        passages.ranking.DEFAULT_METHOD = args.method
+    table = end_to_end(args.cache, args.modes.split(","), args.k)
+    print(f"{'mode':18} {'queries':9} MRR    R@1    R@5    R@10   nDCG@10")
+    for (mode, subset), s in table.items():
+        print(f"{mode:18} {subset:9} {s['MRR']:.3f}  {s['R@1']:.3f}  {s['R@5']:.3f}  {s['R@10']:.3f}  {s['nDCG@10']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Audio search: nearest windows from the store -> length-fair, non-overlapping passages per file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from . import ranking
+from .results import Result
+
+NULL_SAMPLE = 4096  # windows used to estimate one query's null distribution
+MIN_FETCH = 2000  # candidate windows asked of the store, at least
+
+
+def fetch_size(allowed: int, k: int, per_file: int) -> int:
+    """How many nearest windows to ask for: every window when all passages are wanted."""
+    if per_file == 0:
+        return allowed
+    return min(allowed, max(MIN_FETCH, 20 * k * per_file))
+
+
+def pick_passages(windows: list, per_file: int) -> list:
+    """A file's windows, best first, keeping only ones that overlap no better one (per_file 0: all)."""
+    ordered = sorted(windows, key=lambda w: (-w.score, w.start))
+    if per_file == 0:
+        return ordered
+    kept = []
+    for window in ordered:
+        if all(window.end <= other.start or window.start >= other.end for other in kept):
+            kept.append(window)
+            if len(kept) == per_file:
+                break
+    return kept
+
+
+def audio_passages(store, vector: np.ndarray, k: int, per_file: int = 1, filters=None,
+                   method: str | None = None, penalty=None) -> list[Result]:
+    """The k best passages for a query vector, ranked length-fairly (see ranking.py).
+
+    penalty: optional function (hits) -> per-window amounts to subtract from the calibrated score
+    (used by --not)."""
+    allowed = store.allowed_count(filters)
+    if allowed == 0 or k <= 0:
+        return []
+    windows = store.search(vector, fetch_size(allowed, k, per_file), filters, dedupe=False)
+    stats = ranking.null_stats(store.sample_segment_vectors(NULL_SAMPLE) @ np.asarray(vector, np.float32))
+    counts = store.segment_counts({w.file_id for w in windows})
+    cuts = penalty(windows) if penalty is not None else np.zeros(len(windows))
+    by_file = defaultdict(list)
+    for window, cut in zip(windows, cuts):
+        by_file[window.file_id].append((window, float(cut)))
+    results = []
+    for file_id, items in by_file.items():
+        cut_of = {w.segment_id: c for w, c in items}
+        for window in pick_passages([w for w, _ in items], per_file):
+            score = (ranking.file_score(window.score, counts.get(file_id, 1), stats, method or ranking.DEFAULT_METHOD)
+                     - cut_of[window.segment_id])
+            results.append(Result(window.path, score, float(window.score), window.start, window.end,
+                                  window.duration, file_id, window.segment_id))
+    results.sort(key=lambda r: (-r.score, -r.similarity, r.path, r.start))
+    return results[:k] if per_file != 0 or k < len(results) else results
