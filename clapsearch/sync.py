@@ -15,6 +15,7 @@ nothing half written; the next run finds those files unchanged and resumes with 
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Plan:
     copied: list[tuple[object, FoundFile]] = field(default_factory=list)  # (source record, file)
     embed: list[tuple[FoundFile, str | None]] = field(default_factory=list)  # (file, content hash if known yet)
     deleted: list[object] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)  # ids of records already re-pathed by this plan
 
 
 def make_plan(store, scan: ScanResult, workers: int = 2) -> Plan:
@@ -91,9 +93,11 @@ def _place(plan: Plan, store, found: FoundFile, record, digest: str | None, vani
             plan.embed.append((found, digest))
         return
     twins = [r for r in store.find_by_hash(digest) if r.status == "indexed"]
-    gone = [r for r in twins if r.path in vanished]
+    # Gone: vanished under a scanned root, or missing wherever it was (a library moved to a new root).
+    gone = [r for r in twins if r.id not in plan.claimed and (r.path in vanished or not os.path.lexists(r.path))]
     if gone:
-        del vanished[gone[0].path]
+        vanished.pop(gone[0].path, None)
+        plan.claimed.add(gone[0].id)  # two new copies of one moved file: the second is a copy
         plan.moved.append((gone[0], found))
     elif twins:
         plan.copied.append((twins[0], found))

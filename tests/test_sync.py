@@ -90,6 +90,27 @@ def test_copied_file_reuses_the_vectors_of_its_twin(setup):
     np.testing.assert_array_equal(vectors_of(library.db, copy), vectors_of(library.db, paths["tones/a440.wav"]))
 
 
+def test_a_library_moved_to_a_new_root_is_re_pathed_not_copied(setup, tmp_path):
+    library, model, paths, root = setup
+    library.index([root])
+    new_root = tmp_path / "moved-library"
+    shutil.move(root, new_root)
+    model.audio_calls = 0
+    summary = library.index([new_root])  # the old root is not scanned: its files are missing anyway
+    assert (summary.indexed, summary.moved, summary.copied, model.audio_calls) == (0, len(paths), 0, 0)
+    assert all(p.startswith(str(new_root)) for p in indexed_paths(library.db))
+
+
+def test_two_copies_of_a_moved_file_are_one_move_and_one_copy(setup):
+    library, model, paths, root = setup
+    library.index([root])
+    source = paths["tones/a440.wav"]
+    shutil.copy(source, root / "first.wav")
+    shutil.move(source, root / "second.wav")
+    summary = library.index([root])
+    assert (summary.indexed, summary.moved, summary.copied) == (0, 1, 1)
+
+
 def test_deleted_files_are_removed_only_under_the_indexed_roots(setup, tmp_path):
     library, model, paths, root = setup
     other = make_library(tmp_path / "other", ["tones/a440.wav"])
