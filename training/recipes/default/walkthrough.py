@@ -37,7 +37,7 @@ def rankings(model, vectors: dict[str, np.ndarray]) -> dict[str, list[str]]:
     """{query: example names, best first}."""
     names = sorted(vectors)
     audio = np.stack([vectors[n] for n in names])
-    scores = model.embed_text(list(WALK_THROUGH)).numpy() @ audio.T
+    scores = np.asarray(model.embed_text(list(WALK_THROUGH))) @ audio.T
     return {q: [names[i] for i in np.argsort(-row, kind="stable")] for q, row in zip(WALK_THROUGH, scores)}
 
 
