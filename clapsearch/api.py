@@ -71,6 +71,13 @@ class Library:
             self._model = load_model(name, device=self.device)
         return self._model
 
+    def _asks_for_another_model(self, meta: dict) -> bool:
+        """Whether the caller named (or gave) a model other than the one the index records."""
+        if self._model is not None:
+            return True
+        asked = self._model_arg or os.environ.get("CLAPSEARCH_MODEL")
+        return bool(asked) and asked != meta["name"]
+
     def _query_store(self):
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
         store = _open_existing(self.db, readonly=True)
@@ -95,15 +102,21 @@ class Library:
 
         started = time.monotonic()
         found = scan([os.path.expanduser(os.fspath(p)) for p in paths])
-        with Store(self.db, readonly=True) as existing:  # load the model before creating anything
+        with Store(self.db, readonly=True) as existing:
             recorded = existing.model_meta()
-        model = self.model_for(recorded["name"] if recorded else None)
+        if recorded is None:
+            self.model_for(None)  # a new index: load the model before creating anything
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
-            hop = _hop(meta, hop_seconds, model, self.db)
-            store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
             plan = make_plan(store, found, workers)
+            # Nothing to embed and no other model asked for: no model is loaded at all.
+            model = self.model_for(meta["name"] if meta else None) if (
+                meta is None or plan.embed or self._asks_for_another_model(meta)) else None
+            hop = _hop(meta, hop_seconds, model, self.db)
+            if model is not None:
+                store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate,
+                                 model.window_seconds, hop)
             _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
         summary.wall_seconds = time.monotonic() - started
@@ -122,8 +135,21 @@ class Library:
         """The `k` passages (best one per file) that best match `text`, best first."""
         store, model = self._query_store()
         with store:
-            vector = np.asarray(model.embed_text([text]))[0]
+            vector = self._query_vector(store, model, text)
             return store.search(vector, k, filters)
+
+    def _query_vector(self, store, model, text: str) -> np.ndarray:
+        """The text's embedding, from the index's text cache when it was asked before."""
+        cached = store.cached_text_vectors(model.fingerprint, [text])
+        if text in cached:
+            return cached[text]
+        vector = np.asarray(model.embed_text([text]), dtype=np.float32)[0]
+        from .store import Store
+
+        # Best effort from a read-only command: skipped when a writer is busy or the index is unwritable.
+        with Store(self.db) as writable:
+            writable.try_put_text_vectors(model.fingerprint, {text: vector})
+        return vector
 
     def similar(self, target, k: int = 10, filters=None, exclude_self: bool = True) -> list:
         """Passages that sound like a file ("kick.wav") or an excerpt of one ("take.wav@12.5-15.0")."""

@@ -417,6 +417,29 @@ class Store:
             db.conn.executemany("INSERT OR REPLACE INTO text_cache(fingerprint, text, vector) VALUES (?, ?, ?)",
                                 [(fingerprint, text, vector_to_blob(v)) for text, v in mapping.items()])
 
+    def try_put_text_vectors(self, fingerprint, mapping, busy_ms: int = 50) -> bool:
+        """Cache text embeddings only if it can be done now: never waits on a writer, never raises.
+
+        For read-only commands (`query`): a cache write must not slow or break the read.
+        """
+        if self.readonly or not mapping:
+            return False
+        try:
+            db = self._read_db()
+            if db is None or migrations.pending(db):
+                return False  # creating or migrating an index is a writer's job
+            db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                with db.atomic():
+                    db.conn.executemany(
+                        "INSERT OR REPLACE INTO text_cache(fingerprint, text, vector) VALUES (?, ?, ?)",
+                        [(fingerprint, text, vector_to_blob(v)) for text, v in mapping.items()])
+            finally:
+                db.execute("PRAGMA busy_timeout = 30000")
+            return True
+        except (sqlite3.Error, OSError):
+            return False
+
     # ---- labels -------------------------------------------------------------------------
     def put_labels(self, rows) -> None:
         """rows: dicts with file_id, label_set, label, score, model (replacing equal keys)."""
