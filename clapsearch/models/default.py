@@ -81,7 +81,7 @@ class DefaultModel:
 
                 path = onnx_path(self.fingerprint)
                 if not path.is_file():
-                    export_text_tower(self.reference().module, path)
+                    path = _export_somewhere(self.reference().module, path, export_text_tower)
                     self._reference = None  # exported: the torch text tower is not needed any more
                 self._text = OnnxTextTower(path, self._text_dir / "tokenizer.json", self._max_length)
         return self._text
@@ -108,6 +108,20 @@ class DefaultModel:
 
     def __repr__(self) -> str:
         return f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s>"
+
+
+def _export_somewhere(module, path: Path, export) -> Path:
+    """Export to the cache; where the cache cannot be written, to a temporary folder for this process."""
+    try:
+        return export(module, path)
+    except OSError:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="clapsearch-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return export(module, Path(folder) / path.name)
 
 
 def _build_audio_encoder(device: str | None):
