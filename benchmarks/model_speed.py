@@ -2,6 +2,8 @@
 
     nice python -m benchmarks.model_speed --arch msclap-2022 --threads 2
     nice python -m benchmarks.model_speed --arch laion-htsat-tiny --threads 2
+    nice python -m benchmarks.model_speed --arch laion-htsat-base --threads 2 --modes fp32   # laion-general/-music*
+    nice python -m benchmarks.model_speed --arch msclap-2023 --threads 2 --modes fp32
 
 For each mode (fp32, bf16 autocast, torch.compile) it prints audio windows/s, texts/s, and the
 smallest cosine between that mode's audio embeddings and fp32's; at the end the process's peak
@@ -43,7 +45,7 @@ def build_msclap_2022(tmp: Path):
     return model, module.audio_encoder
 
 
-def build_laion_htsat_tiny(tmp: Path):
+def build_laion_htsat_tiny(tmp: Path, audio_config: dict | None = None, name: str = "laion htsat-tiny (random)"):
     """transformers' ClapConfig defaults = HTSAT-tiny + RoBERTa-base, the laion/clap-htsat-unfused shape."""
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, RobertaTokenizer
 
@@ -54,9 +56,40 @@ def build_laion_htsat_tiny(tmp: Path):
     (tmp / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"Ġ {c}" for c in letters) + "\n")
     tokenizer = RobertaTokenizer.from_pretrained(str(tmp))
-    model = LaionClapModel(ClapModel(ClapConfig()), ClapFeatureExtractor(), tokenizer, name="laion htsat-tiny (random)",
-                           device="cpu")
+    config = ClapConfig(audio_config=audio_config) if audio_config else ClapConfig()
+    model = LaionClapModel(ClapModel(config), ClapFeatureExtractor(), tokenizer, name=name, device="cpu")
     return model, None
+
+
+# config.json of laion/larger_clap_general, _music, _music_and_speech (HTSAT-base audio tower).
+HTSAT_BASE = dict(patch_embeds_hidden_size=128, depths=[2, 2, 12, 2], hidden_size=1024)
+
+
+def build_laion_htsat_base(tmp: Path):
+    """The larger_clap_* shape: HTSAT-base + RoBERTa-base (random weights)."""
+    return build_laion_htsat_tiny(tmp, audio_config=HTSAT_BASE, name="laion htsat-base (random)")
+
+
+def build_msclap_2023(tmp: Path):
+    """HTSAT-tiny + GPT-2 small (GPT2Config defaults) with a toy byte-level vocabulary, random weights."""
+    from transformers import GPT2Config, GPT2Tokenizer
+
+    from clapsearch.models.clap import Clap
+    from clapsearch.models.msclap import config_2023
+    from clapsearch.models.wrapper import ClapAudioTextModel
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["!", "Ġ", *letters, *("Ġ" + c for c in letters), "<|endoftext|>"]
+    (tmp / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"Ġ {c}" for c in letters) + "\n")
+    GPT2Tokenizer.from_pretrained(str(tmp)).save_pretrained(str(tmp))
+    GPT2Config(bos_token_id=len(vocab) - 1, eos_token_id=len(vocab) - 1).save_pretrained(str(tmp))
+    module = Clap(config_2023(str(tmp)), load_pretrained_text=False)
+    return ClapAudioTextModel(module, name="msclap-2023 (random)", device="cpu"), module.audio_encoder
+
+
+BUILDERS = {"msclap-2022": build_msclap_2022, "msclap-2023": build_msclap_2023,
+            "laion-htsat-tiny": build_laion_htsat_tiny, "laion-htsat-base": build_laion_htsat_base}
 
 
 def timed(fn, reps: int) -> tuple[float, object]:
@@ -73,7 +106,7 @@ def run(arch: str, batch: int, reps: int, modes: list[str]) -> list[dict]:
 
     torch.manual_seed(0)
     tmp = Path(tempfile.mkdtemp())
-    model, _ = (build_msclap_2022 if arch == "msclap-2022" else build_laion_htsat_tiny)(tmp)
+    model, _ = BUILDERS[arch](tmp)
     waves = 0.1 * torch.randn(batch, int(model.window_seconds * model.sample_rate))
     texts = [" ".join(TOY_WORDS[i:] + TOY_WORDS[:i]) for i in range(batch * 4)]
     results, reference = [], None
@@ -101,7 +134,7 @@ def run(arch: str, batch: int, reps: int, modes: list[str]) -> list[dict]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=["msclap-2022", "laion-htsat-tiny"], required=True)
+    parser.add_argument("--arch", choices=sorted(BUILDERS), required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--reps", type=int, default=3)

@@ -28,7 +28,8 @@ from .errors import ClapsearchError, EmptyIndexError, ModelMismatchError
 from .sync import BatchWriter, IndexSummary, make_plan
 from .zeroshot import DEFAULT_TEMPLATE
 
-__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "check_label_out", "write_label_rows"]
+__all__ = ["Library", "tag", "IndexSummary", "default_db_path", "make_filters", "check_label_out", "write_label_rows",
+           "waveform_peaks", "write_wav"]
 
 _RANGE = re.compile(r"^(.*)@(\d+(?:\.\d*)?)-(\d+(?:\.\d*)?)$")
 
@@ -59,6 +60,8 @@ class Library:
         self._model_arg = model  # None, a name, or an AudioTextModel
         self._model = None if isinstance(model, (str, type(None))) else model
         self.device = device
+        self._reader = None  # an index held open between calls (keep_open), e.g. by the web app
+        self._vocabulary = None  # (labels, text vectors) of the built-in vocabulary, for file_tags
 
     # ---- model ------------------------------------------------------------------------------------
 
@@ -71,6 +74,13 @@ class Library:
             self._model = load_model(name, device=self.device)
         return self._model
 
+    def _load_model_with_status(self, recorded_name: str | None, progress: bool):
+        from .progress import Status
+
+        name = self._model_arg if isinstance(self._model_arg, str) else None
+        with Status(f"loading model {name or recorded_name or 'default'}", enabled=progress and self._model is None):
+            return self.model_for(recorded_name)
+
     def _asks_for_another_model(self, meta: dict) -> bool:
         """Whether the caller named (or gave) a model other than the one the index records."""
         if self._model is not None:
@@ -80,7 +90,7 @@ class Library:
 
     def _query_store(self):
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
-        store = _open_existing(self.db, readonly=True)
+        store = _HeldStore(self._reader) if self._reader is not None else _open_existing(self.db, readonly=True)
         try:
             meta = store.model_meta()
             if meta is None or not store.stats()["files_indexed"]:
@@ -97,21 +107,24 @@ class Library:
     def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
               wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
         """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
+        from .progress import Counter
         from .scan import scan
         from .store import Store
 
         started = time.monotonic()
-        found = scan([os.path.expanduser(os.fspath(p)) for p in paths])
+        roots = [os.path.expanduser(os.fspath(p)) for p in paths]
+        with Counter(f"scanning {', '.join(roots)}", "files", enabled=progress) as counter:
+            found = scan(roots, counter.add)
         with Store(self.db, readonly=True) as existing:
             recorded = existing.model_meta()
-        if recorded is None:
-            self.model_for(None)  # a new index: load the model before creating anything
+        if recorded is None:  # a new index: load the model before creating anything
+            self._load_model_with_status(None, progress)
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
             plan = make_plan(store, found, workers)
             # Nothing to embed and no other model asked for: no model is loaded at all.
-            model = self.model_for(meta["name"] if meta else None) if (
+            model = self._load_model_with_status(meta["name"] if meta else None, progress) if (
                 meta is None or plan.embed or self._asks_for_another_model(meta)) else None
             hop = _hop(meta, hop_seconds, model, self.db)
             if model is not None:
@@ -122,17 +135,24 @@ class Library:
         summary.wall_seconds = time.monotonic() - started
         return summary
 
-    def prune(self, wait_seconds: float = 0.0) -> list[str]:
-        """Remove the entries of files that no longer exist (anywhere in the index); returns their paths."""
-        with _open_existing(self.db) as store, store.writer(wait_seconds):
-            gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
-            store.delete_files([record.id for record in gone])
+    def prune(self, wait_seconds: float = 0.0, dry_run: bool = False) -> list[str]:
+        """Remove the entries of files that no longer exist (anywhere in the index); returns their paths.
+
+        With `dry_run`, only says which entries would go."""
+        with _open_existing(self.db, readonly=dry_run) as store:
+            if dry_run:
+                return [r.path for r in store.iter_files() if not os.path.lexists(r.path)]
+            with store.writer(wait_seconds):
+                gone = [record for record in store.iter_files() if not os.path.lexists(record.path)]
+                store.delete_files([record.id for record in gone])
         return [record.path for record in gone]
 
     # ---- search -----------------------------------------------------------------------------------
 
     def search(self, text: str, k: int = 10, filters=None) -> list:
         """The `k` passages (best one per file) that best match `text`, best first."""
+        if not text.strip():
+            raise ClapsearchError("The query is empty; describe the sound, e.g. clapsearch query \"dog barking\".")
         store, model = self._query_store()
         with store:
             vector = self._query_vector(store, model, text)
@@ -193,12 +213,81 @@ class Library:
             meta = store.model_meta() or {}
             stats = store.stats()
             failures = [{"path": r.path, "error": r.error} for r in store.iter_files(status="failed")]
+            warnings = [{"path": r.path, "warning": w} for r in store.iter_files(status="indexed") for w in r.warnings]
         return {"db": self.db, "model": meta.get("name"), "fingerprint": meta.get("fingerprint"),
                 "window_seconds": meta.get("window_seconds"), "hop_seconds": meta.get("hop_seconds"),
                 "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
+                "files_with_warnings": stats["files_with_warnings"],
                 "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
                 "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
-                "faiss_bytes": stats["faiss_bytes"], "failures": failures}
+                "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
+
+
+    # ---- for a long-running reader (clapsearch serve) --------------------------------------------
+
+    def keep_open(self) -> None:
+        """Hold the index open for reading until close(): the vector index then loads once, not per call.
+
+        Later searches still see what another process indexes meanwhile (the store re-syncs by generation).
+        """
+        if self._reader is None:
+            self._reader = _open_existing(self.db, readonly=True)
+        store, _ = self._query_store()  # fail now, with the usual sentence, if there is nothing to search
+        store.close()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def file(self, file_id: int):
+        """The indexed file with this id (a FileRow), or None: ids come from search hits."""
+        store, _ = self._query_store()
+        with store:
+            record = store.get_file_by_id(int(file_id))
+        return record if record is not None and record.status == "indexed" else None
+
+    def file_tags(self, file_ids, top: int = 3) -> dict[int, list[dict]]:
+        """Labels to show beside each file: its stored labels (from `label`) if any, else its `top`
+        zero-shot labels against the built-in vocabulary. {file_id: [{"label", "score"}]}."""
+        from .vocab import builtin_labels
+
+        store, model = self._query_store()
+        with store:
+            stored = store.labels_of(file_ids)
+            missing = [i for i in file_ids if not stored.get(i)]
+            if missing and self._vocabulary is None:
+                labels = builtin_labels()
+                self._vocabulary = labels, text_vectors(None, model, zeroshot.prompts(labels))
+            tags = {i: [{"label": r["label"], "score": round(r["score"], 6)} for r in stored[i][:top]]
+                    for i in file_ids if stored.get(i)}
+            if missing:
+                labels, text = self._vocabulary
+                rows = zeroshot.scores(np.stack([store.pooled_vector(i) for i in missing]), text, model.logit_scale)
+                tags.update((i, zeroshot.top_labels(row, labels, top)) for i, row in zip(missing, rows))
+        return tags
+
+    def facets(self) -> dict:
+        """What the search filters can choose from: {"folders": [...], "extensions": [...]}, sorted."""
+        store, _ = self._query_store()
+        with store:
+            paths = [record.path for record in store.iter_files(status="indexed")]
+        return {"folders": sorted({os.path.dirname(p) for p in paths}),
+                "extensions": sorted({os.path.splitext(p)[1].lower().lstrip(".") for p in paths} - {""})}
+
+
+def waveform_peaks(path, bins: int = 200) -> list[float]:
+    """A waveform thumbnail of a file: `bins` peak levels in [0, 1] (see audio/peaks.py)."""
+    from .audio.peaks import waveform_peaks as peaks
+
+    return peaks(path, bins)
+
+
+def write_wav(path, out_path) -> None:
+    """Decode any readable audio file into a mono 16-bit WAV file (for players that lack its codec)."""
+    from .audio.wav import write_wav as write
+
+    write(path, out_path)
 
 
 # ---- tag: zero-shot labels for any files ------------------------------------------------------------
@@ -279,6 +368,25 @@ def parse_excerpt(target: str) -> tuple[str, float | None, float | None]:
 # ---- helpers -------------------------------------------------------------------------------------------
 
 
+class _HeldStore:
+    """A store held open by keep_open, lent to one call: closing it (or leaving `with`) keeps it open."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _check_same_model(model, meta: dict, db: str) -> None:
     if meta["fingerprint"] != model.fingerprint:
         raise ModelMismatchError(
@@ -330,19 +438,20 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
             _copy_file(store, source, found)
         store.delete_files([record.id for record in plan.deleted])
     summary.skipped = plan.unchanged + len(plan.touched)
-    summary.moved = len(plan.moved) + len(plan.copied)
+    summary.moved, summary.copied = len(plan.moved), len(plan.copied)
     summary.removed = len(plan.deleted)
 
 
 def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress) -> None:
     from .audio.pipeline import FileFailure, embed_files
-    from .progress import FileProgress
+    from .progress import AudioProgress
 
     if not plan.embed:
         return  # nothing new or changed: no model work at all
     planned = {found.path: (found, digest) for found, digest in plan.embed}
     writer = BatchWriter(store)
-    with FileProgress(len(planned), "indexing", enabled=progress) as bar:
+    total = _audio_ahead(list(planned), workers) if progress and _on_terminal() else 0.0
+    with AudioProgress(total, len(planned), "indexing", enabled=progress) as bar:
         try:
             results = embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size, workers=workers,
                                   progress=lambda event: bar.audio(event.audio_seconds))
@@ -354,11 +463,40 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
                 else:
                     summary.indexed += 1
                     summary.audio_seconds += result.info.duration
+                    summary.warned.extend((result.path, warning) for warning in result.warnings)
                     writer.add(lambda f=found, d=digest, r=result: store.put_file(
-                        _record(f, d, r.info), r.starts, r.ends, r.vectors, r.pooled))
+                        dict(_record(f, d, r.info), warnings=r.warnings), r.starts, r.ends, r.vectors, r.pooled))
                 bar.file_done()
         finally:
             writer.commit()  # even on Ctrl-C: keep every file that finished
+
+
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def _audio_ahead(paths: list, workers: int) -> float:
+    """Seconds of audio in `paths` by their headers (for the bar's total and ETA), read in threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .audio.decode import probe
+    from .errors import DecodeError
+    from .progress import FileProgress
+
+    def seconds(path) -> float:
+        try:
+            return probe(path).duration
+        except DecodeError:
+            return 0.0  # the pipeline records why
+
+    with FileProgress(len(paths), "reading headers") as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        total = 0.0
+        for value in pool.map(seconds, paths):
+            total += value
+            bar.file_done()
+    return total
 
 
 def _record(found, digest, info=None) -> dict:
@@ -378,7 +516,7 @@ def _copy_file(store, source, found) -> None:
     starts, ends, vectors = store.file_vectors(source.id)
     record = {"path": found.path, "size": found.size, "mtime": found.mtime, "content_hash": source.content_hash,
               "duration": source.duration, "sample_rate": source.sample_rate, "channels": source.channels,
-              "format": source.format}
+              "format": source.format, "warnings": source.warnings}
     store.put_file(record, starts, ends, vectors, store.pooled_vector(source.id))
 
 

@@ -7,8 +7,6 @@ printed as its one sentence, exit code 1; Click's usage errors exit with 2.
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from . import __version__
@@ -47,7 +45,8 @@ def device_option(f):
 
 
 def json_option(f):
-    return click.option("--json", "json_", is_flag=True, help="Print JSON (schemas in docs/json.md).")(f)
+    return click.option("--json", "json_", is_flag=True,
+                        help="Print JSON (its schema: `clapsearch schema COMMAND`).")(f)
 
 
 def wait_option(f):
@@ -98,8 +97,6 @@ def _print(json_, value, table):
 @click.version_option(version=__version__, prog_name="clapsearch")
 def cli():
     """Search and label a local audio library by meaning, offline, with CLAP models."""
-    # Our own bars say what is happening; the hub's per-file loading bars are noise here.
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @cli.command()
@@ -135,6 +132,9 @@ def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, devi
 def query(text, k, under, min_duration, max_duration, ext, db, model, device, json_):
     """Find the passages that best match a description, e.g. "dog barking"."""
     from . import render
+
+    if not text.strip():
+        raise click.UsageError('The query is empty; describe the sound, e.g. clapsearch query "dog barking".')
 
     hits = _library(db, model, device).search(text, k=k, filters=_filters(under, min_duration, max_duration, ext))
     _print(json_, render.hit_rows(hits), render.hits_table(hits))
@@ -203,36 +203,101 @@ def label(labels_arg, top, out, label_set, multi_label, template, wait_seconds, 
         label_set=label_set, wait_seconds=wait_seconds, progress=True)
     if out:
         api.write_label_rows(rows, out)
-    _print(json_, rows, render.tags_table(rows))
+    if out and not json_:
+        click.echo(render.label_summary(rows, out))  # the rows are in the file
+    else:
+        _print(json_, rows, render.tags_table(rows))
 
 
 @cli.command()
+@click.option("--failed", "show_failed", is_flag=True, help="List the files that could not be indexed, with why.")
+@click.option("--warnings", "show_warnings", is_flag=True,
+              help="List the files indexed with a warning (cut short, damaged, NaN samples), with what.")
 @db_option
 @json_option
-def info(db, json_):
-    """Show what the index holds: model, files, segments, audio hours, failures."""
+def info(show_failed, show_warnings, db, json_):
+    """Show what the index holds: model, files, segments, audio, size, failures and warnings."""
     from . import render
 
     details = _library(db, None, None).info()
-    _print(json_, details, render.info_text(details))
+    _print(json_, details, render.info_text(details, failed=show_failed, warnings=show_warnings))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @json_option
-def models(json_):
-    """List the model names --model accepts."""
-    from . import render
-    from .models.registry import backends
+@click.pass_context
+def models(ctx, json_):
+    """List the models --model accepts (presets, whether downloaded, and name forms); pull or rm presets."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(models_list, json_=json_)
 
-    rows = [{"name": b.example, "description": b.description} for b in backends()]
+
+@models.command("list")
+@json_option
+def models_list(json_):
+    """List the presets (downloaded or not) and the name forms --model accepts."""
+    from . import hub, render
+
+    rows = hub.model_rows()
     _print(json_, rows, render.models_table(rows))
 
 
+@models.command("pull")
+@click.argument("name")
+@json_option
+def models_pull(name, json_):
+    """Download preset NAME (or hf:ORG/NAME) into the hub cache, verified; then it works offline."""
+    from . import hub, render
+
+    result = hub.pull(name, progress=not json_)
+    _print(json_, result, render.pull_text(result))
+
+
+@models.command("rm")
+@click.argument("name")
+@json_option
+def models_rm(name, json_):
+    """Delete the downloaded files of preset NAME (or hf:ORG/NAME) from the hub cache."""
+    from . import hub, render
+
+    result = hub.remove(name)
+    _print(json_, result, render.removed_text(result))
+
+
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Only list the entries that would be removed.")
 @wait_option
 @db_option
 @json_option
-def prune(wait_seconds, db, json_):
+def prune(dry_run, wait_seconds, db, json_):
     """Remove index entries of files that no longer exist."""
-    removed = _library(db, None, None).prune(wait_seconds=wait_seconds)
-    _print(json_, {"removed": removed}, f"Removed {len(removed)} entries of missing files.")
+    from . import render
+
+    removed = _library(db, None, None).prune(wait_seconds=wait_seconds, dry_run=dry_run)
+    _print(json_, {"removed": removed, "dry_run": dry_run}, render.prune_text(removed, dry_run))
+
+
+@cli.command()
+@click.argument("command", nargs=-1)
+def schema(command):
+    """Print the documented JSON schemas of --json output (of one COMMAND, e.g. `models pull`, or all)."""
+    from .schemas import schema_text
+
+    click.echo(schema_text(" ".join(command) or None))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but a loopback address lets other machines in (with a warning).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True,
+              help="Port to listen on.")
+@click.option("--max-upload", "max_upload_mb", type=click.FloatRange(min=0, min_open=True), default=100.0,
+              show_default=True, help="Largest file, in MB, accepted for search by example.")
+@db_option
+@model_option
+@device_option
+def serve(host, port, max_upload_mb, db, model, device):
+    """Search and listen in the browser: a local web page and JSON API over the index."""
+    from .serve.server import serve as run_server
+
+    run_server(_library(db, model, device), host=host, port=port, max_upload_mb=max_upload_mb)

@@ -21,6 +21,18 @@ class CheckpointError(ClapsearchError):
     """A checkpoint is missing, unsafe to load, or does not fit the architecture."""
 
 
+class ModelNotDownloadedError(CheckpointError):
+    """A preset or hub model that is not in the local hub cache (loading never downloads)."""
+
+
+class HubError(ClapsearchError):
+    """`clapsearch models pull` could not fetch or verify a model from the hub."""
+
+
+class ChecksumError(HubError):
+    """A downloaded file does not match the checksum the hub gives for it."""
+
+
 class DecodeError(ClapsearchError):
     """An audio file cannot be read; the message is the one-line reason stored in files.error."""
 

@@ -1,6 +1,6 @@
 """Turn API results into what the CLI prints: readable tables by default, JSON with --json.
 
-The JSON shapes are the documented schemas (docs/json.md); tests check their exact keys.
+The JSON shapes are the documented schemas (clapsearch/docs/json.md, printed by `clapsearch schema`); tests check their exact keys.
 """
 
 from __future__ import annotations
@@ -69,26 +69,108 @@ def labels_csv(rows: list[dict]) -> str:
 
 
 def summary_text(summary) -> str:
-    lines = [
-        f"Indexed {summary.indexed}, unchanged {summary.skipped}, moved {summary.moved}, "
-        f"removed {summary.removed}, failed {len(summary.failed)}; "
-        f"{summary.audio_seconds / 3600:.2f} audio hours in {summary.wall_seconds:.1f} s."
-    ]
+    counts = [("moved", summary.moved), ("copied", summary.copied), ("removed", summary.removed),
+              ("failed", len(summary.failed)), ("with warnings", len({path for path, _ in summary.warned}))]
+    parts = [f"Indexed {summary.indexed}", f"unchanged {summary.skipped}"] + [f"{w} {n}" for w, n in counts if n]
+    lines = [f"{', '.join(parts)}; {clock(summary.audio_seconds)} of audio in {summary.wall_seconds:.1f} s."]
     for path, reason in summary.failed:
         lines.append(f"  failed: {printable(path)}: {reason}")
+    for path, warning in summary.warned:
+        lines.append(f"  warning: {printable(path)}: {warning}")
     return "\n".join(lines)
 
 
-def info_text(info: dict) -> str:
-    lines = [f"{key.replace('_', ' ')}: {value}" for key, value in info.items() if key != "failures"]
-    for failure in info.get("failures", []):
-        lines.append(f"  failed: {printable(failure['path'])}: {failure['error']}")
+def info_text(info: dict, failed: bool = False, warnings: bool = False) -> str:
+    """The index's details in human units; the failures and warnings listed only when asked for."""
+    lines = [
+        f"index: {printable(info['db'])}",
+        f"model: {info['model']} (fingerprint {info['fingerprint']})",
+        f"windows: {_seconds(info['window_seconds'])} long, every {_seconds(info['hop_seconds'])}",
+        f"files: {info['files_indexed']:,} indexed, {info['files_failed']:,} failed, "
+        f"{info['files_with_warnings']:,} with warnings",
+        f"audio: {clock(info['audio_hours'] * 3600)} in {info['segments']:,} segments",
+        f"search: {info['index_kind'] or 'not built yet'}",
+        f"size on disk: {human_bytes(info['db_bytes'])} database, {human_bytes(info['faiss_bytes'])} vectors",
+    ]
+    hints = [f"--{flag}" for flag, count, shown in (("failed", info["files_failed"], failed),
+                                                    ("warnings", info["files_with_warnings"], warnings))
+             if count and not shown]
+    if hints:
+        lines.append(f"(list them with `clapsearch info {' '.join(hints)}`)")
+    if failed:
+        lines += [f"  failed: {printable(f['path'])}: {f['error']}" for f in info["failures"]]
+    if warnings:
+        lines += [f"  warning: {printable(w['path'])}: {w['warning']}" for w in info["warnings"]]
     return "\n".join(lines)
+
+
+def label_summary(rows: list[dict], out) -> str:
+    """What `label --out` says instead of printing every row."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["labels"]:
+            counts[row["labels"][0]["label"]] = counts.get(row["labels"][0]["label"], 0) + 1
+    common = ", ".join(f"{label} ({n})" for label, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])
+    return (f"Labelled {len(rows):,} files; wrote {printable(os.fspath(out))}."
+            + (f" Most common first labels: {common}." if common else ""))
+
+
+def prune_text(removed: list[str], dry_run: bool) -> str:
+    if not removed:
+        return "Nothing to remove: every indexed file still exists."
+    head = f"Would remove {len(removed)} entries" if dry_run else f"Removed {len(removed)} entries"
+    return "\n".join([f"{head} of missing files:"] + [f"  {printable(path)}" for path in removed])
+
+
+def human_bytes(count: int | None) -> str:
+    value = float(count or 0)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def clock(seconds: float) -> str:
+    """A duration as h:mm:ss (or m:ss under an hour)."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _seconds(value) -> str:
+    return "?" if value is None else f"{value:g} s"
 
 
 def models_table(rows: list[dict]) -> str:
-    width = max(len(row["name"]) for row in rows)
-    return "\n".join(f"{row['name']:<{width}}  {row['description']}" for row in rows)
+    """Presets (status, size, window, license, what for), then the name forms, as two blocks."""
+    presets = [r for r in rows if r["kind"] == "preset"]
+    others = [r for r in rows if r["kind"] != "preset"]
+    width = max(len(r["name"]) for r in rows)
+    lines = ["Models (--model NAME):"]
+    for r in presets:
+        status = "downloaded" if r["downloaded"] else f"pull: {r['download_mb']} MB"
+        lines.append(f"  {r['name']:<{width}}  {status:<15} {r['window_seconds']:>4g} s  {r['license']}")
+        lines.append(f"  {'':<{width}}  {r['description']}; for {r['good_for']}")
+    lines += ["", "Forms (--model FORM):"]
+    lines += [f"  {r['name']:<{width}}  {r['description']}" for r in others]
+    lines += ["", "Download a model once with `clapsearch models pull NAME`; docs/models.md compares them."]
+    return "\n".join(lines)
+
+
+def pull_text(result: dict) -> str:
+    if not result["repos"]:
+        return f"{result['name']} ships with clapsearch; there is nothing to download."
+    files = sum(len(r["files"]) for r in result["repos"])
+    return (f"{result['name']}: {files} files, {result['bytes'] / 1e6:.1f} MB, checked against the hub's checksums, "
+            f"in {result.get('cache', 'the hub cache')}; it now works offline (--model {result['name']}).")
+
+
+def removed_text(result: dict) -> str:
+    if not result["removed"]:
+        return f"{result['name']}: nothing to remove (not downloaded, or its files are shared with a downloaded model)."
+    return f"{result['name']}: removed {len(result['removed'])} files, freed {result['bytes'] / 1e6:.1f} MB."
 
 
 def _clock(seconds: float) -> str:

@@ -44,7 +44,9 @@ def has_audio_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
 
 
-def scan(paths) -> ScanResult:
+def scan(paths, found=None) -> ScanResult:
+    """The audio files under `paths`; `found(n)` (if given) is told of every n files found."""
+    found = found or (lambda count: None)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     for root in roots:
         if not os.path.lexists(root):
@@ -54,14 +56,15 @@ def scan(paths) -> ScanResult:
     seen_files: set[tuple[int, int]] = set()
     for root in roots:
         if os.path.isdir(root):
-            _walk(root, result, seen_dirs, seen_files)
+            _walk(root, result, seen_dirs, seen_files, found)
         else:
             _add_file(root, result, seen_files)
+            found(1)
     result.files.sort(key=lambda f: f.path)
     return result
 
 
-def _walk(top: str, result: ScanResult, seen_dirs: set, seen_files: set) -> None:
+def _walk(top: str, result: ScanResult, seen_dirs: set, seen_files: set, found) -> None:
     stack = [top]
     while stack:
         folder = stack.pop()
@@ -85,6 +88,7 @@ def _walk(top: str, result: ScanResult, seen_dirs: set, seen_files: set) -> None
                 stack.append(entry.path)
             elif has_audio_extension(entry.name):
                 _add_file(entry.path, result, seen_files)
+                found(1)
 
 
 def _is_dir(entry: os.DirEntry) -> bool:

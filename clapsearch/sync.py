@@ -31,15 +31,18 @@ BATCH_SECONDS = 5.0  # ...or less, so little work is lost to a kill
 class IndexSummary:
     indexed: int = 0  # files embedded in this run
     skipped: int = 0  # unchanged files (no work)
-    moved: int = 0  # re-pathed or copied by content hash, without model work
+    moved: int = 0  # re-pathed by content hash (the old path is gone), without model work
+    copied: int = 0  # new paths whose content is already indexed: its vectors are reused
     removed: int = 0  # entries of deleted files
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+    warned: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line warning): indexed all the same
     audio_seconds: float = 0.0  # audio embedded in this run
     wall_seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"indexed": self.indexed, "skipped": self.skipped, "moved": self.moved, "removed": self.removed,
-                "failed": [{"path": p, "error": e} for p, e in self.failed],
+        return {"indexed": self.indexed, "skipped": self.skipped, "moved": self.moved, "copied": self.copied,
+                "removed": self.removed, "failed": [{"path": p, "error": e} for p, e in self.failed],
+                "warnings": [{"path": p, "warning": w} for p, w in self.warned],
                 "audio_seconds": round(self.audio_seconds, 3), "wall_seconds": round(self.wall_seconds, 3)}
 
 

@@ -1,7 +1,17 @@
 import os
+import tempfile
 
 import pytest
 
+# Fails a test that touches what a fresh CI machine may lack (see tests/external.py).
+pytest_plugins = ["tests.guard", "pytester"]
+
+# The tests never read or write the user's home: caches, data and config go to a temporary folder
+# (the guard in tests/guard.py fails a test that reads ~/.cache/huggingface/token, say).
+_HOME = tempfile.mkdtemp(prefix="clapsearch-tests-")
+for _variable, _folder in (("HF_HOME", "hf"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
+                           ("XDG_CONFIG_HOME", "config")):
+    os.environ[_variable] = os.path.join(_HOME, _folder)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -28,6 +38,21 @@ def tiny_model(tiny_text_dir):
     return load_tiny(tiny_text_dir)
 
 
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open an internet connection fails the test."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def refuse(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network access attempted: {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
 @pytest.fixture(autouse=True)
 def isolated_data_dir(tmp_path, monkeypatch, tiny_text_dir):
     """Point the default database at tmp_path and register the tiny model as `tiny` (hidden)."""
@@ -40,3 +65,4 @@ def isolated_data_dir(tmp_path, monkeypatch, tiny_text_dir):
              "test-only tiny random model", "tiny", hidden=True)
     yield
     unregister("tiny")
+

@@ -1,8 +1,9 @@
 """Test-only access to the reference implementation (the `msclap` wheel), kept OUTSIDE the repo.
 
 The wheels of msclap and torchlibrosa are fetched with `pip download --no-deps` into a cache
-(~/.cache/clapsearch-tests, or $CLAPSEARCH_TEST_CACHE), unpacked there and imported from
-there. None of their code is in this repository. When the package index cannot be reached
+($CLAPSEARCH_TEST_CACHE, else clapsearch-tests in the XDG cache folder, which conftest.py points
+at a temporary folder for each run: a fresh machine fetches them as CI does), unpacked there and
+imported from there. None of their code is in this repository. When the package index cannot be reached
 and the cache is empty, the tests that need it are skipped with the reason printed.
 
     python -m tests.msclap_reference    # regenerates tests/data/msclap2022_keys.json
@@ -25,7 +26,9 @@ REFERENCE_2022 = dict(audioenc_name="Cnn14", sample_rate=44100, window_size=1024
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CLAPSEARCH_TEST_CACHE") or Path.home() / ".cache" / "clapsearch-tests")
+    if os.environ.get("CLAPSEARCH_TEST_CACHE"):
+        return Path(os.environ["CLAPSEARCH_TEST_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clapsearch-tests"
 
 
 def fetch_reference_source() -> Path | str:

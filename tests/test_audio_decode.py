@@ -11,7 +11,7 @@ import torch
 import torchaudio
 
 from clapsearch.audio import decode as decode_module
-from clapsearch.audio.decode import AudioInfo, content_hash, load_mono, probe, read_blocks
+from clapsearch.audio.decode import AudioInfo, DecodeReport, content_hash, load_mono, probe, read_blocks
 from clapsearch.audio.formats import AUDIO_EXTENSIONS
 from clapsearch.audio.resample import plan_resampling
 from clapsearch.errors import DecodeError
@@ -107,6 +107,24 @@ def test_non_finite_samples_become_zero_before_down_mixing(tmp_path):
     assert mono[10] == mono[20] == mono[30] == pytest.approx(0.125)
     assert mono[0] == pytest.approx(0.25)
     assert np.isfinite(decode(path, 44100)).all()  # and nothing non-finite reaches the resampler
+    report = DecodeReport()
+    decode(path, 16000, report=report)
+    assert (report.frames_read, report.non_finite_frames) == (1000, 3)
+    assert report.warnings == ["3 of its 1000 frames held NaN or infinite samples, indexed as silence"]
+
+
+@pytest.mark.parametrize("share, fails", [(1.0, True), (0.6, True), (0.4, False)])
+def test_a_file_mostly_not_numbers_fails(tmp_path, share, fails):
+    samples = np.full(10000, 0.25, dtype=np.float32)
+    samples[: int(share * len(samples))] = np.nan
+    path = write_audio(tmp_path / "nan.wav", samples, 16000, subtype="FLOAT")
+    if fails:
+        assert decode_error(path) == (f"{share:.0%} of its samples are not numbers (NaN or infinity); "
+                                      "the file is corrupt or was written wrongly")
+    else:
+        report = DecodeReport()
+        assert len(decode(path, 16000, report=report)) == 10000
+        assert report.warnings == ["4000 of its 10000 frames held NaN or infinite samples, indexed as silence"]
 
 
 def test_odd_rate_gets_a_bounded_kernel(tmp_path):
@@ -247,18 +265,82 @@ def test_truncated_file_without_decoder_error_keeps_what_is_there(tmp_path, exte
     np.testing.assert_allclose(cut[:kept], whole[:kept], atol=1e-4)
 
 
-def test_truncated_flac_fails_with_one_line(tmp_path):
-    whole = write_audio(tmp_path / "whole.flac", noise(2.0, 16000), 16000).read_bytes()
+def test_mp3_starting_with_an_empty_id3v2_tag_is_read_by_its_name(tmp_path):
+    # libsndfile cannot tell such a file from its bytes (mpg123 skips a zero-length tag with a
+    # warning, but the format probe fails), only from its .mp3 extension: files are opened by path.
+    plain = write_audio(tmp_path / "plain.mp3", tone(440, 2.0, 16000), 16000).read_bytes()
+    empty_id3v2 = b"ID3\x03\x00\x00\x00\x00\x00\x00"  # version 2.3, no flags, size 0
+    (tmp_path / "tagged.mp3").write_bytes(empty_id3v2 + plain)
+    assert probe(tmp_path / "tagged.mp3").format == "MP3"
+    mono = decode(tmp_path / "tagged.mp3", 16000)
+    assert abs(len(mono) - 32000) < 2000 and dominant_frequency(mono, 16000) == pytest.approx(440, abs=4)
+
+
+@pytest.mark.parametrize("extension", [".wav", ".aiff"])
+def test_a_cut_pcm_file_is_kept_with_a_warning_giving_the_promised_length(tmp_path, extension):
+    whole = write_audio(tmp_path / f"whole{extension}", tone(440, 3.0, 16000), 16000).read_bytes()
+    (tmp_path / f"cut{extension}").write_bytes(whole[:3000])
+    report = DecodeReport()
+    cut = decode(tmp_path / f"cut{extension}", 16000, report=report)
+    [warning] = report.warnings
+    assert warning == (f"the file is cut short: its header promises 3.000 s but it holds {len(cut) / 16000:.3f} s, "
+                       "which is what is indexed")
+    assert report.stopped_by is None and 1400 < len(cut) < 1500
+
+
+def test_a_whole_file_gets_no_warning(tmp_path):
+    for extension in (".wav", ".aiff", ".flac", ".ogg", ".mp3"):
+        report = DecodeReport()
+        decode(write_audio(tmp_path / f"w{extension}", noise(3.0, 16000), 16000), 16000, report=report)
+        assert report.warnings == [], extension
+
+
+def test_truncated_flac_keeps_the_audio_before_the_decoder_stops(tmp_path):
+    samples = noise(20.0, 16000)
+    whole = write_audio(tmp_path / "whole.flac", samples, 16000).read_bytes()
     (tmp_path / "cut.flac").write_bytes(whole[: len(whole) // 2])
-    assert "truncated or corrupt" in decode_error(tmp_path / "cut.flac")
+    report = DecodeReport()
+    cut = decode(tmp_path / "cut.flac", 16000, report=report)
+    assert 8 * 16000 < len(cut) < 10 * 16000
+    np.testing.assert_allclose(cut[: len(cut) - 100], decode(tmp_path / "whole.flac", 16000)[: len(cut) - 100],
+                               atol=1e-6)
+    [warning] = report.warnings
+    assert warning.startswith(f"decoding stopped at {report.frames_read / 16000:.3f} s (")
 
 
-def test_corrupt_flac_fails_with_one_line(tmp_path):
-    data = bytearray(write_audio(tmp_path / "c.flac", noise(2.0, 16000), 16000).read_bytes())
+def test_a_flac_damaged_from_its_first_frame_fails_with_one_line(tmp_path):
+    data = bytearray(write_audio(tmp_path / "whole.flac", noise(2.0, 16000), 16000).read_bytes())
+    first_frame = data.index(b"\xff\xf8")  # a FLAC frame's sync code, after the metadata blocks
+    data[first_frame:] = np.random.default_rng(0).bytes(len(data) - first_frame)
+    (tmp_path / "bad.flac").write_bytes(bytes(data))
+    assert "truncated or corrupt" in decode_error(tmp_path / "bad.flac")
+
+
+def test_corrupt_flac_keeps_the_audio_before_the_damage(tmp_path):
+    data = bytearray(write_audio(tmp_path / "c.flac", noise(20.0, 16000), 16000).read_bytes())
     middle = len(data) // 2
     data[middle : middle + 4000] = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
     (tmp_path / "c.flac").write_bytes(bytes(data))
-    assert "truncated or corrupt" in decode_error(tmp_path / "c.flac")
+    report = DecodeReport()
+    kept = decode(tmp_path / "c.flac", 16000, report=report)
+    assert 5 * 16000 < len(kept) < 12 * 16000 and report.stopped_by
+    assert report.warnings[0].startswith("decoding stopped at ")
+
+
+def test_ogg_with_garbage_in_the_middle_is_kept_with_a_warning(tmp_path):
+    from clapsearch.audio.ogg_pages import find_damage
+
+    path = write_audio(tmp_path / "whole.ogg", noise(30.0, 44100), 44100)
+    assert find_damage(path) is None
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20000] = np.random.default_rng(0).bytes(20000)
+    (tmp_path / "bad.ogg").write_bytes(bytes(data))
+    damage = find_damage(tmp_path / "bad.ogg")
+    assert damage is not None and middle - 9000 < damage.first_offset <= middle and damage.bad_bytes >= 15000
+    report = DecodeReport()
+    decode(tmp_path / "bad.ogg", 16000, report=report)
+    assert report.warnings[0].startswith(f"the Ogg stream is damaged from byte {damage.first_offset} (")
 
 
 def test_random_bytes_with_audio_extension(tmp_path):

@@ -119,7 +119,7 @@ def test_progress_reports_audio_and_every_finished_file(tiny_model, library):
     assert sum(e.audio_seconds for e in events) == pytest.approx(total, abs=0.1)
 
 
-def test_a_file_failing_partway_drops_its_windows_and_the_run_goes_on(tiny_model, tmp_path, monkeypatch):
+def test_a_file_failing_partway_keeps_what_was_read_with_a_warning(tiny_model, tmp_path, monkeypatch):
     from clapsearch.audio import decode
 
     monkeypatch.setattr(decode, "READ_SAMPLES", 4096)  # so the decoder fails after a 30 s block
@@ -128,9 +128,25 @@ def test_a_file_failing_partway_drops_its_windows_and_the_run_goes_on(tiny_model
     (tmp_path / "cut.flac").write_bytes(whole[: len(whole) * 2 // 3])
     good = write_audio(tmp_path / "good.wav", tone(440, 3.0, 16000), 16000)
     paths = [str(tmp_path / "cut.flac"), str(good)]
+    results = run(tiny_model, paths, batch_size=64, workers=1)
+    cut = results[paths[0]]
+    assert isinstance(cut, FileEmbedding)
+    [warning] = cut.warnings
+    assert warning.startswith("decoding stopped at ") and "only the audio before" in warning
+    stopped_at = float(warning.split()[3])
+    assert 30 <= stopped_at < 90 and cut.ends[-1] == pytest.approx(stopped_at, abs=1e-3)
+    assert len(results[paths[1]].starts) == 5 and results[paths[1]].warnings == ()
+
+
+def test_a_file_failing_at_its_end_drops_its_windows_and_the_run_goes_on(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_SAMPLES", 4 * 16000)  # windows are sent 4 at a time
+    samples = np.full(16000 * 40, np.nan, dtype=np.float32)  # fails only once all of it is read
+    write_audio(tmp_path / "nan.wav", samples, 16000, subtype="FLOAT")
+    good = write_audio(tmp_path / "good.wav", tone(440, 3.0, 16000), 16000)
+    paths = [str(tmp_path / "nan.wav"), str(good)]
     events = []
     results = run(tiny_model, paths, batch_size=64, workers=1, progress=events.append)
-    assert "truncated or corrupt" in results[paths[0]].error
+    assert "not numbers" in results[paths[0]].error
     failed_at = next(i for i, e in enumerate(events) if e.failed)
     assert sum(e.audio_seconds for e in events[:failed_at]) >= 30  # windows were sent, then dropped
     assert len(results[paths[1]].starts) == 5

@@ -1,4 +1,5 @@
-"""Bad input is indexed correctly or recorded as failed with a one-line reason, and the run goes on.
+"""Bad input is indexed correctly, indexed in part with a warning, or recorded as failed with a
+one-line reason, and the run goes on.
 
 One library holds every awkward case of the issue; it is indexed once (module fixture) and each
 test checks one case in the result.
@@ -18,6 +19,7 @@ from tests.audio_gen import chirp, noise, tone, write_audio
 
 GOOD = {}  # name -> expected duration (seconds)
 BAD = {}  # name -> start of the expected reason
+WARNED = {}  # name -> a phrase of its expected warning (also in GOOD, with the duration indexed)
 NON_UTF8 = os.fsdecode(b"caf\xe9 latin-1 name.wav")  # not valid UTF-8: Python keeps the byte as a surrogate
 
 
@@ -41,6 +43,11 @@ def build(root):
     nan = tone(440, 1.5, 16000)
     nan[100:200], nan[300], nan[400] = np.nan, np.inf, -np.inf
     good(root, "nan-inf.wav", nan, 16000, subtype="FLOAT")
+    WARNED["nan-inf.wav"] = "102 of its 24000 frames held NaN or infinite samples, indexed as silence"
+    mostly_nan = np.full(16000, np.nan, dtype=np.float32)
+    mostly_nan[:4000] = tone(440, 0.25, 16000)
+    write_audio(root / "mostly-nan.wav", mostly_nan, 16000, subtype="FLOAT")
+    BAD["mostly-nan.wav"] = "75% of its samples are not numbers (NaN or infinity)"
 
     (root / "empty.wav").write_bytes(b"")
     BAD["empty.wav"] = "the file is empty"
@@ -48,15 +55,23 @@ def build(root):
     BAD["text.mp3"] = "not an audio file"
     (root / "garbage.flac").write_bytes(np.random.default_rng(0).bytes(5000))
     BAD["garbage.flac"] = "not an audio file"
-    write_audio(root / "whole.flac", noise(5.0, 16000), 16000)
+    write_audio(root / "whole.flac", noise(20.0, 16000), 16000)
     data = (root / "whole.flac").read_bytes()
-    (root / "truncated.flac").write_bytes(data[: len(data) // 3])
+    (root / "truncated.flac").write_bytes(data[: len(data) // 2])
     os.remove(root / "whole.flac")
-    BAD["truncated.flac"] = "decoding failed partway"
+    GOOD["truncated.flac"] = None  # what decodes before the decoder stops: checked below
+    WARNED["truncated.flac"] = "decoding stopped at "
+    data = bytearray(write_audio(root / "damaged.ogg", noise(30.0, 44100), 44100).read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20000] = np.random.default_rng(3).bytes(20000)
+    (root / "damaged.ogg").write_bytes(bytes(data))
+    GOOD["damaged.ogg"] = None  # some audio around the damage is lost: its length is not exact
+    WARNED["damaged.ogg"] = "the Ogg stream is damaged from byte"
     write_audio(root / "cut.wav", tone(440, 3.0, 16000), 16000)
     data = (root / "cut.wav").read_bytes()
     (root / "cut.wav").write_bytes(data[: len(data) // 2])  # header promises more than is there
     GOOD["cut.wav"] = 1.5  # a wav that stops short keeps the audio that is there
+    WARNED["cut.wav"] = "the file is cut short: its header promises 3.000 s but it holds 1.49"
     os.symlink(root / "self-loop.wav", root / "self-loop.wav")
     BAD["self-loop.wav"] = "symbolic link loop"
     os.symlink(root, root / "loop-to-parent")  # a folder loop: walked once, nothing reported
@@ -98,8 +113,27 @@ def test_every_good_file_is_indexed_with_its_duration(indexed):
     found = records(root, db)
     for name, seconds in GOOD.items():
         assert found[name].status == "indexed", (name, found[name].error)
-        assert found[name].duration == pytest.approx(seconds, abs=0.05) or name == "cut.wav"
+        if seconds is not None:
+            assert found[name].duration == pytest.approx(seconds, abs=0.05), name
     assert summary.indexed == len(GOOD)
+
+
+def test_files_read_in_part_are_indexed_with_their_warning(indexed):
+    root, db, summary = indexed
+    warned = {}
+    for path, warning in summary.warned:
+        warned[os.path.relpath(path, root)] = warned.get(os.path.relpath(path, root), "") + warning + "; "
+    assert set(warned) == set(WARNED)
+    found = records(root, db)
+    for name, phrase in WARNED.items():
+        assert phrase in warned[name], (name, warned[name])
+        assert phrase in " ".join(found[name].warnings) and "\n" not in warned[name]
+        assert all("\n" not in w and len(w) < 250 for w in found[name].warnings)
+    truncated = found["truncated.flac"]
+    assert 8.0 < truncated.duration < 10.0  # about the half that is there, to within the lost frames
+    assert f"decoding stopped at {truncated.duration:.3f} s" in truncated.warnings[0]
+    clean = set(GOOD) - set(WARNED)
+    assert all(found[name].warnings == () for name in clean)
 
 
 def test_every_bad_file_fails_with_a_one_line_reason(indexed):

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -68,9 +69,10 @@ def test_importing_the_cli_imports_no_heavy_module():
 
 def test_index_prints_a_summary_and_json(lib, db, tmp_path):
     out = run("index", tmp_path / "lib", "--db", db, "--model", "tiny").stdout
-    assert out.startswith(f"Indexed {len(LIBRARY)}, unchanged 0, moved 0, removed 0, failed 0;")
+    assert out.startswith(f"Indexed {len(LIBRARY)}, unchanged 0; 0:")
     summary = run_json("index", tmp_path / "lib", "--db", db, "--model", "tiny")
-    assert list(summary) == ["indexed", "skipped", "moved", "removed", "failed", "audio_seconds", "wall_seconds"]
+    assert list(summary) == ["indexed", "skipped", "moved", "copied", "removed", "failed", "warnings",
+                             "audio_seconds", "wall_seconds"]
     assert (summary["indexed"], summary["skipped"]) == (0, len(LIBRARY))
 
 
@@ -165,7 +167,10 @@ def test_tag_reports_an_unreadable_file_and_goes_on(lib, db, tmp_path):
 
 def test_label_writes_csv_and_json_and_stores_labels(indexed, db, tmp_path):
     out_csv, out_json = tmp_path / "labels.csv", tmp_path / "labels.json"
-    run("label", "--labels", "dog,rain,tone", "--db", db, "--out", out_csv, "--top", "2", "--name", "demo")
+    printed = run("label", "--labels", "dog,rain,tone", "--db", db, "--out", out_csv, "--top", "2",
+                  "--name", "demo").stdout
+    assert printed.startswith(f"Labelled {len(LIBRARY)} files; wrote {out_csv}. Most common first labels: ")
+    assert len(printed.splitlines()) == 1  # the rows are in the file, not on the terminal
     with open(out_csv, newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["path", "rank", "label", "score"] and len(rows) == 1 + 2 * len(LIBRARY)
@@ -181,8 +186,31 @@ def test_label_writes_csv_and_json_and_stores_labels(indexed, db, tmp_path):
 def test_info_json(indexed, db):
     info = run_json("info", "--db", db)
     assert (info["model"], info["files_indexed"], info["files_failed"]) == ("tiny", len(LIBRARY), 0)
-    assert info["segments"] > len(LIBRARY) and info["failures"] == []
-    assert "files indexed: 5" in run("info", "--db", db).stdout
+    assert info["segments"] > len(LIBRARY) and info["failures"] == [] and info["warnings"] == []
+    assert isinstance(info["db_bytes"], int) and info["files_with_warnings"] == 0
+    text = run("info", "--db", db).stdout
+    assert "files: 5 indexed, 0 failed, 0 with warnings" in text
+    assert re.search(r"size on disk: \d+\.\d (kB|MB) database", text), text
+
+
+def test_info_lists_failures_and_warnings_only_when_asked(lib, db, tmp_path):
+    from tests.audio_gen import tone, write_audio
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "notes.wav").write_text("not audio\n" * 50)
+    whole = write_audio(folder / "whole.wav", tone(440, 3.0, 16000), 16000).read_bytes()
+    (folder / "cut.wav").write_bytes(whole[: len(whole) // 3])
+    summary = run("index", str(folder), "--db", db).stdout
+    assert "failed 1, with warnings 1;" in summary and "  warning: " + str(folder / "cut.wav") in summary
+    text = run("info", "--db", db).stdout
+    assert "(list them with `clapsearch info --failed --warnings`)" in text and "notes.wav" not in text
+    both = run("info", "--db", db, "--failed", "--warnings").stdout
+    assert f"  failed: {folder / 'notes.wav'}: not an audio file" in both
+    assert f"  warning: {folder / 'cut.wav'}: the file is cut short: its header promises 3.000 s" in both
+    info = run_json("info", "--db", db)
+    assert [w["path"] for w in info["warnings"]] == [str(folder / "cut.wav")]
+    assert info["files_with_warnings"] == 1
 
 
 def test_models_lists_user_backends_and_never_the_hidden_test_model():
@@ -194,8 +222,12 @@ def test_models_lists_user_backends_and_never_the_hidden_test_model():
 
 def test_prune_removes_missing_files(indexed, db):
     os.remove(indexed["tones/a880.flac"])
-    assert run_json("prune", "--db", db) == {"removed": [str(indexed["tones/a880.flac"])]}
+    gone = str(indexed["tones/a880.flac"])
+    assert run("prune", "--db", db, "--dry-run").stdout == f"Would remove 1 entries of missing files:\n  {gone}\n"
+    assert run_json("info", "--db", db)["files_indexed"] == len(LIBRARY)
+    assert run_json("prune", "--db", db) == {"removed": [gone], "dry_run": False}
     assert run_json("info", "--db", db)["files_indexed"] == len(LIBRARY) - 1
+    assert run("prune", "--db", db).stdout.startswith("Nothing to remove")
 
 
 def test_query_on_a_missing_index_is_one_sentence_and_exit_1(db):
@@ -230,6 +262,8 @@ def test_index_built_with_another_model_is_refused(indexed, db, tmp_path):
 def test_usage_errors_exit_2(db):
     assert run("query", code=2).exit_code == 2
     assert run("tag", "x.wav", "--top", "-1", code=2).exit_code == 2
+    for empty in ("", "   "):
+        assert "The query is empty" in run("query", empty, "--db", db, code=2).stderr
 
 
 def test_second_index_run_refuses_or_waits(lib, db, tmp_path):

@@ -72,21 +72,6 @@ def test_walk_through_query_ranks_its_example_first(walk_through, query):
     assert walk_through[query][0] == WALK_THROUGH[query], walk_through[query]
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open an internet connection fails the test."""
-    import socket
-
-    real_connect = socket.socket.connect
-
-    def refuse(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"network access attempted: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-
-
 @pytest.mark.slow
 def test_cli_indexes_and_queries_the_examples_offline_with_the_default_model(no_network, tmp_path):
     from click.testing import CliRunner
@@ -102,3 +87,17 @@ def test_cli_indexes_and_queries_the_examples_offline_with_the_default_model(no_
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert Path(hits[0]["path"]).name == "dog_bark.ogg", [h["path"] for h in hits]
+
+
+@pytest.mark.slow
+def test_the_python_api_prints_no_third_party_progress_bars(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from clapsearch import Library\n"
+            "from clapsearch.models import load_model\n"
+            "load_model('default').embed_text(['a dog barking'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and done.stdout == ""

@@ -1,5 +1,6 @@
 """The docs cover the CLI: every command has a section in docs/guide.md naming each of its options,
-every command and option has help text, and every command with --json has a schema in docs/json.md."""
+every command and option has help text, and every command with --json has a schema in the shipped
+clapsearch/docs/json.md (which `clapsearch schema` prints)."""
 
 import re
 from pathlib import Path
@@ -9,7 +10,9 @@ import pytest
 
 from clapsearch.cli import cli
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+SCHEMAS = REPO / "clapsearch" / "docs" / "json.md"
 COMMANDS = sorted(cli.commands)
 
 
@@ -24,8 +27,8 @@ def options(command: click.Command) -> list[click.Option]:
     return [p for p in command.params if isinstance(p, click.Option)]
 
 
-def test_the_commands_are_the_issue_s_commands():
-    assert COMMANDS == ["index", "info", "label", "models", "prune", "query", "similar", "tag"]
+def test_the_design_s_commands_exist():
+    assert {"index", "info", "label", "models", "prune", "query", "schema", "serve", "similar", "tag"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -43,10 +46,34 @@ def test_every_command_and_option_is_documented_and_has_help(name):
 
 @pytest.mark.parametrize("name", [n for n in COMMANDS if any(o.name == "json_" for o in options(cli.commands[n]))])
 def test_every_json_output_has_a_schema(name):
-    assert re.search(rf"^## .*`{name}`", (DOCS / "json.md").read_text(), re.M), f"docs/json.md lacks `{name}`"
+    from clapsearch.schemas import schema_text
+
+    assert re.search(rf"^## .*`{name}`", SCHEMAS.read_text(), re.M), f"clapsearch/docs/json.md lacks `{name}`"
+    assert f"`{name}`" in schema_text(name).splitlines()[0]
+
+
+def test_schema_command_prints_the_shipped_schemas_and_names_unknown_commands():
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    whole = runner.invoke(cli, ["schema"])
+    assert whole.exit_code == 0 and whole.output.strip() == SCHEMAS.read_text().strip()
+    one = runner.invoke(cli, ["schema", "index"])
+    assert one.output.startswith("## `index`") and "## `info`" not in one.output
+    bad = runner.invoke(cli, ["schema", "nosuch"])
+    assert bad.exit_code == 1 and "the commands with --json are: query, similar" in bad.output
+
+
+def test_help_points_at_docs_that_ship_with_the_package():
+    from click.testing import CliRunner
+
+    for name in COMMANDS:
+        text = CliRunner().invoke(cli, [name, "--help"]).output
+        assert "docs/" not in text, f"`clapsearch {name} --help` points at docs a pip install lacks"
 
 
 def test_guide_links_the_other_pages():
     guide = (DOCS / "guide.md").read_text()
-    for page in ("json.md", "troubleshooting.md", "architecture.md"):
+    for page in ("troubleshooting.md", "architecture.md", "serve.md"):
         assert (DOCS / page).exists() and f"({page})" in guide
+    assert "(../clapsearch/docs/json.md)" in guide and SCHEMAS.exists()

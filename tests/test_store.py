@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clapsearch.errors import EmptyIndexError, ModelMismatchError, StoreError
-from clapsearch.store import Filters, Store
+from clapsearch.store import Filters, Store, migrations
 from tests.store_helpers import DIM, add_file, bind, fake_hash, record, unit
 
 
@@ -223,13 +223,11 @@ def test_migrations_applied_once(tmp_path, rng):
         store.close()
     db = sqlite3.connect(path)
     assert db.execute("SELECT name FROM _migrations ORDER BY name").fetchall() == \
-        [("m001_initial",), ("m002_files_filter_index",)]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        [(m.__name__,) for m in migrations.MIGRATIONS]
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(len(migrations.MIGRATIONS)),)
 
 
 def test_older_database_is_upgraded_on_open(tmp_path, rng):
-    from clapsearch.store import migrations
-
     path = tmp_path / "old.db"
     db = Store(path)._connect()
     with db.atomic():
@@ -240,10 +238,38 @@ def test_older_database_is_upgraded_on_open(tmp_path, rng):
     store = Store(path)
     bind(store)
     add_file(store, rng, "/old.wav")
-    assert store.stats()["schema_version"] == 2
+    assert store.stats()["schema_version"] == len(migrations.MIGRATIONS)
     store.close()
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
     assert "files_filter" in names
+
+
+def test_read_only_open_of_an_index_from_before_file_warnings(tmp_path, rng):
+    path = tmp_path / "v2.db"
+    store = Store(path)
+    bind(store)
+    add_file(store, rng, "/old.wav")
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE files DROP COLUMN warnings")  # as schema version 2 left it
+    db.execute("DELETE FROM _migrations WHERE name = 'm003_file_warnings'")
+    db.commit()
+    db.close()
+    with Store(path, readonly=True) as old:
+        assert [(r.path, r.warnings) for r in old.iter_files()] == [("/old.wav", ())]
+        assert old.stats()["files_with_warnings"] == 0
+
+
+def test_file_warnings_are_stored_and_kept_by_a_repath(store, rng):
+    rec = dict(record("/w.wav"), warnings=["the file is cut short"])
+    store.put_file(rec, [0.0], [1.0], unit(rng, 1), unit(rng, 1)[0])
+    row = store.get_file("/w.wav")
+    assert row.warnings == ("the file is cut short",)
+    store.repath(row.id, "/moved.wav", row.size, row.mtime)
+    assert store.get_file("/moved.wav").warnings == ("the file is cut short",)
+    assert store.stats()["files_with_warnings"] == 1
+    add_file(store, rng, "/moved.wav")  # re-indexed cleanly: the warning goes
+    assert store.get_file("/moved.wav").warnings == ()
 
 
 def test_text_cache_and_labels(store, rng):

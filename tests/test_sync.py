@@ -86,7 +86,7 @@ def test_copied_file_reuses_the_vectors_of_its_twin(setup):
     shutil.copy(paths["tones/a440.wav"], copy)
     model.audio_calls = 0
     summary = library.index([root])
-    assert (summary.indexed, summary.moved, model.audio_calls) == (0, 1, 0)
+    assert (summary.indexed, summary.copied, summary.moved, model.audio_calls) == (0, 1, 0, 0)
     np.testing.assert_array_equal(vectors_of(library.db, copy), vectors_of(library.db, paths["tones/a440.wav"]))
 
 

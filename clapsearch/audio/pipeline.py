@@ -16,6 +16,7 @@ workers. (A different batch size can change the last float bit inside the model'
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..errors import DecodeError
 from ..models.base import window_samples
-from .decode import AudioInfo, probe, read_blocks
+from .decode import AudioInfo, DecodeReport, probe, read_blocks
 from .windows import iter_windows
 
 CHUNK_SAMPLES = 1 << 22  # at most 16 MiB of float32 windows per message from a worker
@@ -41,6 +42,7 @@ class FileEmbedding:
     ends: np.ndarray  # (n_windows,) float64 seconds; a short clip's single window ends at its duration
     vectors: np.ndarray  # (n_windows, dim) float32, L2-normalised
     pooled: np.ndarray  # (dim,) float32: mean of the window vectors, re-normalised
+    warnings: tuple[str, ...] = ()  # one line each: what was odd about the audio (see decode.py)
 
 
 @dataclass
@@ -110,6 +112,8 @@ class _Ended:
     file_no: int
     total_samples: int
     audio_seconds: float
+    warnings: tuple[str, ...] = ()
+    seconds_read: float = 0.0  # the file's length as decoded, which a cut file's header overstates
 
 
 @dataclass
@@ -205,8 +209,9 @@ class _Decoders:
     def _decode(self, file_no: int, path) -> None:
         name = os.fsdecode(path)  # str, bytes (non-UTF-8 names) or Path
         try:
-            self._put(_Started(file_no, name, probe(path)))
-            self._send_windows(file_no, path)
+            info = probe(path)
+            self._put(_Started(file_no, name, info))
+            self._send_windows(file_no, path, info)
         except DecodeError as error:
             self._put(_Failed(file_no, name, str(error)))
         except _Stopped:
@@ -215,8 +220,9 @@ class _Decoders:
             reason = " ".join(f"{type(error).__name__}: {error}".split())
             self._put(_Failed(file_no, name, f"unexpected error while decoding ({reason})"))
 
-    def _send_windows(self, file_no: int, path) -> None:
-        counted = _Counter(read_blocks(path, self.rate))
+    def _send_windows(self, file_no: int, path, info: AudioInfo) -> None:
+        report = DecodeReport()
+        counted = _Counter(read_blocks(path, self.rate, report=report))
         starts, windows = [], []
         reported = 0
         for start, samples in iter_windows(counted, self.window, self.hop):
@@ -229,7 +235,8 @@ class _Decoders:
         if windows:
             self._put(_Windows(file_no, starts, np.stack(windows), (counted.total - reported) / self.rate))
             reported = counted.total
-        self._put(_Ended(file_no, counted.total, (counted.total - reported) / self.rate))
+        self._put(_Ended(file_no, counted.total, (counted.total - reported) / self.rate, tuple(report.warnings),
+                         report.frames_read / info.sample_rate))
 
 
 class _Counter:
@@ -255,6 +262,7 @@ class _FileState:
     starts: list[int] = field(default_factory=list)
     vectors: dict[int, np.ndarray] = field(default_factory=dict)  # window number -> vector
     total_samples: int | None = None  # known once the file has ended
+    warnings: tuple[str, ...] = ()
 
 
 class _Batcher:
@@ -317,7 +325,10 @@ def _apply(message, files, batcher, progress) -> FileFailure | None:
         state.starts.extend(message.starts)
         progress(Progress(audio_seconds=message.audio_seconds))
     elif isinstance(message, _Ended):
-        files[message.file_no].total_samples = message.total_samples
+        state = files[message.file_no]
+        state.total_samples, state.warnings = message.total_samples, message.warnings
+        # What is indexed is what was decoded: a cut file's header promises more.
+        state.info = dataclasses.replace(state.info, duration=message.seconds_read)
         progress(Progress(audio_seconds=message.audio_seconds))
     elif isinstance(message, _Failed):
         files.pop(message.file_no, None)
@@ -343,4 +354,5 @@ def _result(state: _FileState, window: int, rate: int) -> FileEmbedding:
         ends=np.minimum(starts + window, state.total_samples) / rate,
         vectors=vectors,
         pooled=pooled.astype(np.float32),
+        warnings=state.warnings,
     )

@@ -18,6 +18,10 @@ def load_transformers_clap(source: str):
     """(ClapModel, feature extractor, tokenizer) from a hub id or a directory."""
     from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
 
+    from .quiet import quiet_transformers
+
+    quiet_transformers()
+
     try:
         model = ClapModel.from_pretrained(source)
         extractor = AutoFeatureExtractor.from_pretrained(source)

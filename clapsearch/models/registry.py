@@ -1,11 +1,14 @@
 """Model names -> loaders, keyed by prefix.
 
     default               the bundled model (clapsearch/assets), offline
+    laion-general, ...    named presets of public checkpoints (clapsearch/hub.py), once pulled
     msclap-2022:PATH      Microsoft's CLAP 2022 checkpoint file (CNN14 + BERT)
     msclap-2023:PATH      Microsoft's CLAP 2023 checkpoint file (HTSAT + GPT-2)
     hf:ORG/NAME | hf:DIR  LAION-CLAP through transformers' ClapModel
     PATH                  a directory exported by training/ (config.json + model.safetensors)
 
+A preset resolves to one of the forms below pointing into the hub cache, and a hub id
+(`hf:ORG/NAME`) to its cached snapshot; neither ever downloads (`clapsearch models pull` does).
 Built-in backends register exactly the way an outside one would (`register`). Loaders are
 given as "module:function" strings and imported only when used, so importing the registry
 costs nothing.
@@ -13,12 +16,14 @@ costs nothing.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
+import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import UnknownModelError
+from ..errors import CheckpointError, UnknownModelError
 from .base import AudioTextModel
 
 
@@ -61,20 +66,54 @@ def parse_model_name(name: str) -> tuple[str, str]:
     return "path", name
 
 
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # ORG/NAME or a legacy NAME
+
+
+def _preset_names() -> list[str]:
+    from ..hub import PRESETS
+
+    return list(PRESETS)
+
+
 def known_names_sentence() -> str:
-    examples = ", ".join(b.example for b in backends())
-    return f"Known model names: {examples}."
+    forms = ", ".join(b.example for b in backends() if b.example != b.prefix)
+    return f"Names: {', '.join(_preset_names())} (`clapsearch models` lists them); forms: {forms}."
+
+
+def unknown_name_error(name: str) -> UnknownModelError:
+    """One sentence with the closest real name ("did you mean") when there is one."""
+    candidates = _preset_names() + [b.prefix for b in backends() if b.prefix != "path"]
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {close[0]}? "
+    elif HUB_ID.match(name) and "/" in name:
+        hint = f"did you mean hf:{name}? "
+    else:
+        hint = ""
+    return UnknownModelError(f"Unknown model {name!r}: not a model name nor an existing path; {hint}"
+                             + known_names_sentence())
+
+
+def resolve(name: str) -> tuple[str, str]:
+    """A model name -> (prefix, argument) of the loader to call; presets and hub ids become local paths."""
+    from .. import hub
+
+    if name in hub.PRESETS:
+        return parse_model_name(hub.local_model_name(name))
+    prefix, arg = parse_model_name(name)
+    if prefix == "hf" and arg and not os.path.exists(arg):
+        if not HUB_ID.match(arg):
+            raise CheckpointError(f"hf:{arg} is neither a directory nor a hub id (hf:ORG/NAME); check the path.")
+        return prefix, hub.local_hf_dir(arg)
+    if prefix == "path" and not os.path.exists(arg):
+        raise unknown_name_error(name)
+    return prefix, arg
 
 
 def load_model(name: str | None = None, device: str | None = None) -> AudioTextModel:
     """Load a model by name ("default" when None) on `device` ("cpu", "cuda", or None = best)."""
     name = name or os.environ.get("CLAPSEARCH_MODEL") or "default"
-    prefix, arg = parse_model_name(name)
-    if prefix == "path" and not os.path.exists(arg):
-        raise UnknownModelError(
-            f"Unknown model {name!r}: it is neither a known prefix nor an existing path. "
-            + known_names_sentence()
-        )
+    prefix, arg = resolve(name)
     backend = _BACKENDS[prefix]
     loader = backend.loader
     if isinstance(loader, str):
@@ -91,9 +130,10 @@ def _register_builtins() -> None:
     register("msclap-2023", "clapsearch.models.msclap:load_2023",
              "Microsoft CLAP 2023 checkpoint (HTSAT + GPT-2)", "msclap-2023:PATH")
     register("hf", "clapsearch.models.laion:load",
-             "LAION-CLAP through transformers (hub id or local directory)", "hf:laion/clap-htsat-unfused")
+             "LAION-CLAP through transformers: a hub id once pulled (hf:laion/clap-htsat-unfused) or a saved directory",
+             "hf:ID_OR_DIR")
     register("path", "clapsearch.models.exported:load",
-             "a model directory exported by training/ (config.json + model.safetensors)", "PATH")
+             "a model directory exported by training/ (config.json + model.safetensors)", "DIR")
 
 
 _register_builtins()

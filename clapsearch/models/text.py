@@ -62,6 +62,9 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
 def build_hf_text_tower(config, load_pretrained: bool = True) -> TextTower:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    from .quiet import quiet_transformers
+
+    quiet_transformers()
     source = resolve_text_source(config.name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)

@@ -48,7 +48,13 @@ def m002_files_filter_index(db) -> None:
     db.execute("CREATE INDEX files_filter ON files(status, duration, path)")
 
 
-MIGRATIONS = [m001_initial, m002_files_filter_index]
+def m003_file_warnings(db) -> None:
+    # What was odd about an indexed file's audio (cut short, NaN samples, a decoder error partway):
+    # a JSON list of one-line warnings, NULL when there were none.
+    db.execute("ALTER TABLE files ADD COLUMN warnings TEXT")
+
+
+MIGRATIONS = [m001_initial, m002_files_filter_index, m003_file_warnings]
 
 
 def pending(db) -> list:

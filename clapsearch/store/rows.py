@@ -19,6 +19,7 @@ class FileRow:
     status: str
     error: str | None
     indexed_at: str | None
+    warnings: tuple[str, ...] = ()  # what was odd about the audio, one line each
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ its folder and database on the first write; a readonly one never creates anythin
 """
 
 import datetime
+import json
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -27,10 +28,15 @@ from .search import allowed_segment_ids, search_files, search_segments
 from .vector_index import IndexSettings, VectorIndex, remove_stale_temp_files
 
 FILE_COLUMNS = ("id, path, size, mtime, content_hash, duration, sample_rate, channels, format, "
-                "status, error, indexed_at")
+                "status, error, indexed_at, warnings")
 PAGE_SIZE = 32768
 MODEL_KEYS = {"model_name": str, "model_fingerprint": str, "dim": int, "sample_rate": int,
               "window_seconds": float, "hop_seconds": float}
+
+
+def _file_row(row) -> FileRow:
+    *columns, warnings = row
+    return FileRow(*columns, warnings=tuple(json.loads(warnings)) if warnings else ())
 
 
 class _Changes:
@@ -56,6 +62,7 @@ class Store:
         self._vindex: VectorIndex | None = None
         self._pooled_cache = None  # (generation, ids, matrix)
         self._has_schema = False
+        self._columns = None  # the files columns this database has (see _file_columns)
         self._unflushed = False  # committed vector changes not yet in the FAISS file
 
     # ---- opening and closing ------------------------------------------------------------
@@ -241,16 +248,16 @@ class Store:
         db = self._read_db()
         if db is None:
             return None
-        row = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE path = CAST(? AS TEXT)",
+        row = db.execute(f"SELECT {self._file_columns(db)} FROM files WHERE path = CAST(? AS TEXT)",
                          [path_to_sql(path)]).fetchone()
-        return FileRow(*row) if row else None
+        return _file_row(row) if row else None
 
     def get_file_by_id(self, file_id) -> FileRow | None:
         db = self._read_db()
         if db is None:
             return None
-        row = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE id = ?", [int(file_id)]).fetchone()
-        return FileRow(*row) if row else None
+        row = db.execute(f"SELECT {self._file_columns(db)} FROM files WHERE id = ?", [int(file_id)]).fetchone()
+        return _file_row(row) if row else None
 
     def iter_files(self, status=None) -> Iterator[FileRow]:
         """Every file row in id order, read in pages so writes may happen while iterating."""
@@ -262,21 +269,28 @@ class Store:
             where, params = "id > ?", [last]
             if status is not None:
                 where, params = where + " AND status = ?", params + [status]
-            rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE {where} ORDER BY id LIMIT 1000",
+            rows = db.execute(f"SELECT {self._file_columns(db)} FROM files WHERE {where} ORDER BY id LIMIT 1000",
                               params).fetchall()
             if not rows:
                 return
             for row in rows:
-                yield FileRow(*row)
+                yield _file_row(row)
             last = rows[-1][0]
 
     def find_by_hash(self, content_hash) -> list[FileRow]:
         db = self._read_db()
         if db is None or content_hash is None:
             return []
-        rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE content_hash = ? ORDER BY id",
+        rows = db.execute(f"SELECT {self._file_columns(db)} FROM files WHERE content_hash = ? ORDER BY id",
                           [content_hash]).fetchall()
-        return [FileRow(*row) for row in rows]
+        return [_file_row(row) for row in rows]
+
+    def _file_columns(self, db) -> str:
+        """FILE_COLUMNS, reading NULL for columns that a read-only open of an older index lacks."""
+        if self._columns is None:
+            have = {row[1] for row in db.execute("PRAGMA table_info(files)").fetchall()}
+            self._columns = FILE_COLUMNS if "warnings" in have else FILE_COLUMNS.replace("warnings", "NULL")
+        return self._columns
 
     def put_file(self, record: dict, starts, ends, vectors, pooled) -> int:
         """Store an indexed file and its segments, replacing any earlier row for its path."""
@@ -307,21 +321,22 @@ class Store:
 
     def _upsert_file(self, db, record, status, error, pooled_blob) -> int:
         path = path_to_sql(record["path"])
+        warnings = json.dumps(list(record["warnings"])) if record.get("warnings") else None
         values = [record.get("size"), record.get("mtime"), record.get("content_hash"),
                   record.get("duration"), record.get("sample_rate"), record.get("channels"),
                   record.get("format"), status, error,
-                  datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), pooled_blob]
+                  datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), pooled_blob, warnings]
         old = db.execute("SELECT id FROM files WHERE path = CAST(? AS TEXT)", [path]).fetchone()
         if old is None:
             cursor = db.execute(
                 "INSERT INTO files(path, size, mtime, content_hash, duration, sample_rate, channels, "
-                "format, status, error, indexed_at, vector) "
-                "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [path] + values)
+                "format, status, error, indexed_at, vector, warnings) "
+                "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [path] + values)
             return cursor.lastrowid
         file_id = old[0]
         self._drop_dependents(db, [file_id])
         db.execute("UPDATE files SET size = ?, mtime = ?, content_hash = ?, duration = ?, sample_rate = ?, "
-                   "channels = ?, format = ?, status = ?, error = ?, indexed_at = ?, vector = ? "
+                   "channels = ?, format = ?, status = ?, error = ?, indexed_at = ?, vector = ?, warnings = ? "
                    "WHERE id = ?", values + [file_id])
         return file_id
 
@@ -461,6 +476,20 @@ class Store:
         for row in cursor.fetchall():
             yield dict(zip(keys, row))
 
+    def labels_of(self, file_ids) -> dict[int, list[dict]]:
+        """file id -> its stored labels ({"label", "score", "label_set"}), best first, for the given ids."""
+        db = self._read_db()
+        found: dict[int, list[dict]] = {}
+        ids = [int(i) for i in file_ids]
+        for start in range(0, len(ids) if db is not None else 0, 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for file_id, label, score, label_set in db.execute(
+                    f"SELECT file_id, label, score, label_set FROM labels WHERE file_id IN ({marks}) "
+                    "ORDER BY file_id, score DESC, label", chunk):
+                found.setdefault(file_id, []).append({"label": label, "score": score, "label_set": label_set})
+        return found
+
     # ---- the FAISS cache ----------------------------------------------------------------
     def _index_for_writing(self) -> VectorIndex:
         db = self._db
@@ -574,6 +603,7 @@ class Store:
         sizes = [os.path.getsize(p) for p in (self.path, self.path + "-wal") if os.path.exists(p)]
         faiss_file = self.path + ".faiss"
         result = {"path": self.path, "exists": self.exists(), "files_indexed": 0, "files_failed": 0,
+                  "files_with_warnings": 0,
                   "segments": 0, "audio_hours": 0.0, "model": None, "fingerprint": None,
                   "faiss_kind": None, "db_bytes": sum(sizes),
                   "faiss_bytes": os.path.getsize(faiss_file) if os.path.exists(faiss_file) else 0}
@@ -583,6 +613,8 @@ class Store:
         seconds = db.execute("SELECT total(duration) FROM files WHERE status = 'indexed'").fetchone()[0]
         result.update(files_indexed=self._count(db, "files WHERE status = 'indexed'"),
                       files_failed=self._count(db, "files WHERE status = 'failed'"),
+                      files_with_warnings=(self._count(db, "files WHERE warnings IS NOT NULL")
+                                           if "warnings" in self._file_columns(db) else 0),
                       segments=self._count(db, "segments"), audio_hours=seconds / 3600.0,
                       model=model and model["name"], fingerprint=model and model["fingerprint"],
                       faiss_kind=meta.get("faiss_kind"), schema_version=int(meta.get("schema_version", 0)))

@@ -1,0 +1,1 @@
+"""`clapsearch serve`: a local web page and JSON API over clapsearch.api (see app.py)."""
