@@ -78,6 +78,20 @@ class Library:
             self._model = load_model(name, device=self.device)
         return self._model
 
+    def _load_model_with_status(self, recorded_name: str | None, progress: bool):
+        from .progress import Status
+
+        name = self._model_arg if isinstance(self._model_arg, str) else None
+        with Status(f"loading model {name or recorded_name or 'default'}", enabled=progress and self._model is None):
+            return self.model_for(recorded_name)
+
+    def _asks_for_another_model(self, meta: dict) -> bool:
+        """Whether the caller named (or gave) a model other than the one the index records."""
+        if self._model is not None:
+            return True
+        asked = self._model_arg or os.environ.get("CLAPSEARCH_MODEL")
+        return bool(asked) and asked != meta["name"]
+
     def _query_store(self):
         """The index opened for reading, with the model that built it; EmptyIndexError if nothing is indexed."""
         store = _HeldStore(self._reader) if self._reader is not None else _open_existing(self.db, readonly=True)
@@ -97,7 +111,7 @@ class Library:
     def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
               wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
         """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
-        from .progress import Counter, Status
+        from .progress import Counter
         from .scan import scan
         from .store import Store
 
@@ -105,18 +119,21 @@ class Library:
         roots = [os.path.expanduser(os.fspath(p)) for p in paths]
         with Counter(f"scanning {', '.join(roots)}", "files", enabled=progress) as counter:
             found = scan(roots, counter.add)
-        with Store(self.db, readonly=True) as existing:  # load the model before creating anything
+        with Store(self.db, readonly=True) as existing:
             recorded = existing.model_meta()
-        name = self._model_arg if isinstance(self._model_arg, str) else None
-        with Status(f"loading model {name or (recorded or {}).get('name') or 'default'}",
-                    enabled=progress and self._model is None):
-            model = self.model_for(recorded["name"] if recorded else None)
+        if recorded is None:  # a new index: load the model before creating anything
+            self._load_model_with_status(None, progress)
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
-            hop = _hop(meta, hop_seconds, model, self.db)
-            store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate, model.window_seconds, hop)
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
             plan = make_plan(store, found, workers)
+            # Nothing to embed and no other model asked for: no model is loaded at all.
+            model = self._load_model_with_status(meta["name"] if meta else None, progress) if (
+                meta is None or plan.embed or self._asks_for_another_model(meta)) else None
+            hop = _hop(meta, hop_seconds, model, self.db)
+            if model is not None:
+                store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate,
+                                 model.window_seconds, hop)
             _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
             _backfill_words(store)
@@ -154,7 +171,7 @@ class Library:
         with store:
             def embed(description):
                 texts = searching.ensemble_texts(description) if ensemble else [description]
-                return searching.mean_unit(text_vectors(store, model, texts))
+                return searching.mean_unit(self._query_vectors(store, model, texts))
 
             vector = searching.combine(
                 [embed(query.text)] if query.text else [],
@@ -162,6 +179,20 @@ class Library:
             negatives = [embed(n) for n in not_]
             return searching.search(store, vector, query, k=k, per_file=per_file, filters=filters, mode=mode,
                                     negatives=negatives)
+
+    def _query_vectors(self, store, model, texts: list[str]) -> np.ndarray:
+        """Embeddings of query texts, from the index's text cache when asked before. New ones are
+        cached best effort: a read-only command never waits on a writer nor fails for the cache."""
+        from .store import Store
+
+        cached = store.cached_text_vectors(model.fingerprint, texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in cached]
+        if missing:
+            fresh = np.asarray(model.embed_text(missing), dtype=np.float32)
+            cached.update(zip(missing, fresh))
+            with Store(self.db) as writable:
+                writable.try_put_text_vectors(model.fingerprint, dict(zip(missing, fresh)))
+        return np.stack([np.asarray(cached[t], np.float32) for t in texts])
 
     def similar(self, target, k: int = 10, filters=None, exclude_self: bool = True, *, per_file: int = 1) -> list:
         """Passages that sound like a file ("kick.wav"), an excerpt ("take.wav@12.5-15.0") or several of them."""

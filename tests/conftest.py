@@ -17,6 +17,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory):
+    """One model cache (ONNX exports, fingerprints) for the session, never the user's own."""
+    os.environ["CLAPSEARCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("model-cache"))
+
+
 @pytest.fixture(scope="session")
 def tiny_text_dir(tmp_path_factory):
     from tests.tiny_model import write_tiny_text_model

@@ -85,5 +85,5 @@ def embed_clips(model, paths: Sequence[str], cache_dir: str | Path | None = None
 
 def embed_texts(model, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
     """(len(texts), dim) float32, L2-normalised, in order."""
-    rows = [model.embed_text(list(texts[i : i + batch_size])).numpy() for i in range(0, len(texts), batch_size)]
+    rows = [np.asarray(model.embed_text(list(texts[i : i + batch_size]))) for i in range(0, len(texts), batch_size)]
     return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, model.dim), np.float32)

@@ -26,7 +26,7 @@ class AudioTextModel(Protocol):
         ...
 
     def embed_text(self, texts: list[str]) -> "torch.Tensor":
-        """B strings -> (B, dim), L2-normalised."""
+        """B strings -> (B, dim), L2-normalised: a CPU tensor or a numpy array (callers use np.asarray)."""
         ...
 
 

@@ -1,7 +1,15 @@
-"""The bundled default model (clapsearch/assets/default/): offline, no checkpoint to find."""
+"""The bundled default model (clapsearch/assets/default/): offline, no checkpoint to find.
+
+Loading it is cheap: name, sizes, fingerprint and logit scale come from the config and the
+fingerprint cache; each tower loads on first use. Text runs in ONNX Runtime (no torch, no
+transformers); audio builds only the torch audio encoder. `load_reference` is the plain torch
+model everything here is tested against (and computes the cached values once).
+"""
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
 
 from ..errors import NoDefaultModelError
@@ -10,11 +18,128 @@ ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "default"
 
 
 def load(arg: str = "", name: str | None = None, device: str | None = None):
+    _require_assets()
+    return DefaultModel(name=name or "default", device=device)
+
+
+def load_reference(name: str = "default", device: str | None = None):
+    """The torch model (ClapAudioTextModel over the whole Clap module), as before the fast path."""
+    _require_assets()
+    from .exported import load as load_dir
+
+    return load_dir(str(ASSET_DIR), name=name, device=device)
+
+
+def _require_assets() -> None:
     if not (ASSET_DIR / "model.safetensors").is_file():
         raise NoDefaultModelError(
             "No bundled default model is installed yet; pass --model msclap-2022:PATH, "
             "hf:ORG/NAME (or hf:DIR) or the PATH of a model exported by training/."
         )
-    from .exported import load as load_dir
 
-    return load_dir(str(ASSET_DIR), name=name or "default", device=device)
+
+class DefaultModel:
+    """The AudioTextModel of the bundled model, its towers loaded lazily (thread-safe)."""
+
+    def __init__(self, name: str = "default", device: str | None = None):
+        from .fingerprint_cache import cached_identity
+        from .text_source import resolve_text_source
+
+        config = json.loads((ASSET_DIR / "config.json").read_text())
+        self.name = name
+        self.device = device
+        self.dim = int(config["embed_dim"])
+        self.sample_rate = int(config["sample_rate"])
+        self.window_seconds = float(config["window_seconds"])
+        self._text_dir = Path(resolve_text_source(config["text"]["name_or_path"]))
+        self._max_length = int(config["text"]["max_length"])
+        self._lock = threading.Lock()
+        self._reference = None
+        self._text = None
+        self._audio = None
+        files = [ASSET_DIR / "config.json", ASSET_DIR / "model.safetensors", self._text_dir / "config.json",
+                 self._text_dir / "model.safetensors", self._text_dir / "tokenizer.json"]
+        identity = cached_identity("default", files, self._reference_identity)
+        self.fingerprint = identity["fingerprint"]
+        self.logit_scale = float(identity["logit_scale"])
+
+    # ---- the torch reference, loaded only to compute what the caches lack ----------------------
+    def reference(self):
+        if self._reference is None:
+            self._reference = load_reference(self.name, device="cpu")
+        return self._reference
+
+    def _reference_identity(self) -> dict:
+        reference = self.reference()
+        return {"fingerprint": reference.fingerprint, "logit_scale": reference.logit_scale}
+
+    # ---- text: tokenizers + ONNX Runtime ---------------------------------------------------------
+    def _text_tower(self):
+        with self._lock:
+            if self._text is None:
+                from .runtime.text_onnx import OnnxTextTower, export_text_tower, onnx_path
+
+                path = onnx_path(self.fingerprint)
+                if not path.is_file():
+                    path = _export_somewhere(self.reference().module, path, export_text_tower)
+                    self._reference = None  # exported: the torch text tower is not needed any more
+                self._text = OnnxTextTower(path, self._text_dir / "tokenizer.json", self._max_length)
+        return self._text
+
+    def embed_text(self, texts: list[str]):
+        """(B, dim) float32 numpy array, L2-normalised."""
+        return self._text_tower().embed(list(texts))
+
+    # ---- audio: only the torch audio encoder ----------------------------------------------------
+    def _audio_encoder(self):
+        with self._lock:
+            if self._audio is None:
+                self._audio = _build_audio_encoder(self.device)
+        return self._audio
+
+    def embed_audio(self, waves):
+        import torch
+        from torch.nn import functional as F
+
+        encoder, device = self._audio_encoder()
+        with torch.inference_mode():
+            waves = torch.as_tensor(waves, dtype=torch.float32).to(device)
+            return F.normalize(encoder(waves).float(), dim=-1).cpu()
+
+    def __repr__(self) -> str:
+        return f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s>"
+
+
+def _export_somewhere(module, path: Path, export) -> Path:
+    """Export to the cache; where the cache cannot be written, to a temporary folder for this process."""
+    try:
+        return export(module, path)
+    except OSError:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="clapsearch-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return export(module, Path(folder) / path.name)
+
+
+def _build_audio_encoder(device: str | None):
+    """The Clap module's audio_encoder alone, with the bundled weights, in eval mode."""
+    from safetensors.torch import load_file
+
+    from .checkpoint import clean_state_dict, load_into
+    from .clap import AudioEncoder
+    from .config import ClapConfig
+    from .towers import build_audio_tower
+    from .wrapper import pick_device
+
+    config = ClapConfig.load(ASSET_DIR / "config.json")
+    encoder = AudioEncoder(build_audio_tower(config.audio.kind, config.audio.params), config.embed_dim,
+                           config.projection_dropout)
+    prefix = "audio_encoder."
+    state = {k[len(prefix):]: v for k, v in clean_state_dict(load_file(str(ASSET_DIR / "model.safetensors"))).items()
+             if k.startswith(prefix)}
+    load_into(encoder, state, source=str(ASSET_DIR / "model.safetensors"))
+    device = pick_device(device)
+    return encoder.eval().to(device), device

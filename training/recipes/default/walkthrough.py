@@ -38,7 +38,7 @@ def rankings(model, vectors: dict[str, np.ndarray], queries=WALK_THROUGH) -> dic
     names = sorted(vectors)
     audio = np.stack([vectors[n] for n in names])
     queries = list(queries)
-    scores = model.embed_text(queries).numpy() @ audio.T
+    scores = np.asarray(model.embed_text(queries)) @ audio.T
     return {q: [names[i] for i in np.argsort(-row, kind="stable")] for q, row in zip(queries, scores)}
 
 

@@ -1,0 +1,1 @@
+"""ONNX Runtime towers behind the AudioTextModel interface; torch stays the reference they are tested against."""

@@ -1,0 +1,27 @@
+"""One way to open an ONNX Runtime session, shared by every ONNX tower (text now, audio later)."""
+
+from __future__ import annotations
+
+import os
+
+
+def threads_from_env() -> int:
+    """CLAPSEARCH_THREADS, else 0 (ONNX Runtime's default: one thread per physical core)."""
+    value = os.environ.get("CLAPSEARCH_THREADS", "")
+    return int(value) if value.isdigit() else 0
+
+
+def open_session(model_path, threads: int | None = None):
+    """A CPU InferenceSession over `model_path`, sequential, with `threads` intra-op threads.
+
+    Thread spinning is off: on a shared or small machine busy-waiting threads only steal cores.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads_from_env() if threads is None else threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
