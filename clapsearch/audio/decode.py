@@ -52,9 +52,12 @@ RETRY_FRAMES = 4096
 # A file fails when more than this share of its frames is not finite; fewer are zeroed, with a warning.
 MOSTLY_NON_FINITE = 0.5
 
-# An MP3 header's frame count (from its Xing/Info table, or estimated from the bitrate) can differ
-# from the decoded length by the encoder's delay and padding: a shortfall within this is not a cut.
+# A lossy file's header length can exceed what decodes by the codec's delay and padding, which is
+# not a cut: an MP3's (from its Xing/Info table, or estimated from the bitrate) by up to two frames
+# of 1152 plus 1 %; an Ogg's (its last page's granule position) by less than one Vorbis long block
+# or Opus frame (seen: 40 frames short in a whole Vorbis file).
 MP3_LENGTH_SLACK_FRAMES = 2 * 1152
+OGG_LENGTH_SLACK_FRAMES = 4096
 
 # libsndfile's log line for a chunk whose size in the header exceeds what the file holds,
 # e.g. "data : 96000 (should be 2956)" (WAV) or " SSND : 96008 (should be 2954)" (AIFF).
@@ -134,7 +137,7 @@ def _check_what_was_read(f, report: DecodeReport) -> None:
                                    f"({damage.bad_bytes} bytes are no valid page, {damage.missing_pages} pages "
                                    "missing); the decoder skipped them, so audio there is missing or wrong")
     promised = _promised_frames(f)
-    slack = MP3_LENGTH_SLACK_FRAMES + f.frames // 100 if f.format == "MP3" else 0
+    slack = {"MP3": MP3_LENGTH_SLACK_FRAMES + f.frames // 100, "OGG": OGG_LENGTH_SLACK_FRAMES}.get(f.format, 0)
     if promised is not None and read + slack < promised:
         report.warnings.append(f"the file is cut short: its header promises {promised / rate:.3f} s but it "
                                f"holds {read / rate:.3f} s, which is what is indexed")
