@@ -44,7 +44,22 @@ class Status:
             sys.stderr.flush()
 
 
-class Counter:
+class _Bar:
+    """A tqdm bar as a context manager."""
+
+    bar = None
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Counter(_Bar):
     """A running count with no total known yet (files found while scanning)."""
 
     def __init__(self, description: str, unit: str, enabled: bool = True):
@@ -56,17 +71,8 @@ class Counter:
     def add(self, count: int = 1) -> None:
         self.bar.update(count)
 
-    def close(self) -> None:
-        self.bar.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class FileProgress:
+class FileProgress(_Bar):
     """Counts files: the bar, its rate and ETA are in files (for work whose files cost the same)."""
 
     def __init__(self, total_files: int, description: str, enabled: bool = True):
@@ -78,17 +84,8 @@ class FileProgress:
     def file_done(self, count: int = 1) -> None:
         self.bar.update(count)
 
-    def close(self) -> None:
-        self.bar.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class AudioProgress:
+class AudioProgress(_Bar):
     """Counts audio seconds (the bar, its rate and ETA), with files done and speed beside it."""
 
     def __init__(self, total_seconds: float, total_files: int, description: str, enabled: bool = True):
@@ -115,12 +112,3 @@ class AudioProgress:
         speed = f", {self.bar.n / elapsed:.0f}x real time" if self.bar.n else ""
         self.bar.set_postfix_str(f"{_clock(self.bar.n)}/{_clock(self.bar.total)} audio{speed}, "
                                  f"{self.files}/{self.total_files} files", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -41,16 +41,9 @@ def tiny_model(tiny_text_dir):
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open an internet connection fails the test."""
-    import socket
+    from tests.network import refuse_network
 
-    real_connect = socket.socket.connect
-
-    def refuse(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"network access attempted: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    refuse_network(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from clapsearch.cli import cli
 from clapsearch.errors import ChecksumError, ModelNotDownloadedError, UnknownModelError
 from clapsearch.models import load_model
 from tests.local_hub import LocalHub
+from tests.network import refuse_network
 from tests.sound_library import make_library
 from tests.test_laion import write_tiny_laion
 
@@ -52,23 +53,6 @@ def local_hub(tmp_path, monkeypatch, tiny_laion_dir):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # huggingface_hub read the env at import
     yield served
     served.stop()
-
-
-def refuse_network(monkeypatch):
-    """From here on any attempt to open an internet connection (127.0.0.1 included) fails the test."""
-    real_connect = socket.socket.connect
-
-    def refuse(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"network access attempted: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    refuse_network(monkeypatch)
 
 
 def run(*args, code=0):
