@@ -173,6 +173,18 @@ def study(cache: str, templates: list[str]) -> None:
         s = summarise(rows)
         print(f"{name:32} {s['MRR']:.3f}  {s['R@1']:.3f}  {s['R@5']:.3f}  {s['R@10']:.3f}  {s['nDCG@10']:.3f}    "
               f"{long_in_top5[name]}")
+    print("paired against raw max (reciprocal ranks per query; bootstrap of queries, 10000 draws, seed 0):")
+    for name, rows in results.items():
+        print(f"  {name:32} {paired_difference(results['raw max (before)'], rows)}")
+
+
+def paired_difference(before: list[dict], after: list[dict]) -> str:
+    """How sure an MRR gain is: queries better/worse, and a 95 % bootstrap interval of the gain."""
+    gain = np.array([b["MRR"] for b in after]) - np.array([a["MRR"] for a in before])
+    draws = np.random.default_rng(0).integers(0, len(gain), size=(10000, len(gain)))
+    low, high = np.percentile(gain[draws].mean(axis=1), [2.5, 97.5])
+    return (f"MRR {gain.mean():+.3f} (95 % {low:+.3f} .. {high:+.3f}), better on {int((gain > 0).sum())}, "
+            f"worse on {int((gain < 0).sum())} of {len(gain)} queries")
 
 
 # ---- end to end through the API --------------------------------------------------------------------
