@@ -14,6 +14,11 @@ names, folders and package contents, not from the tool's output; some have uninf
     python benchmarks/search_quality.py --cache /work/cache/sq --study     # ranking options, audio only
     python benchmarks/search_quality.py --cache /work/cache/sq             # the end-to-end table
 
+The independent check (docs/ranking.md) runs the same on other packages and queries:
+
+    python benchmarks/search_quality.py --build --packages check --cache /work/cache/sq2 \
+        --queries benchmarks/search_quality_queries_check.json
+
 --study scores every window of the index offline (numpy) to compare file-ranking options; the
 end-to-end table runs Library.search with each mode, as a user would.
 """
@@ -38,18 +43,25 @@ PACKAGES = ["lbreakout2-data", "holotz-castle-data", "chromium-bsu-data", "tecno
 AUDIO = (".wav", ".ogg", ".mp3", ".flac", ".aiff")
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUERIES = os.path.join(HERE, "search_quality_queries.json")
+# The independent check (docs/ranking.md): other Debian game-data packages, neither the ten above nor
+# the default model's training sources; judged in search_quality_queries_check.json; never tuned on.
+CHECK_PACKAGES = ["alienblaster-data", "barrage", "bomberclone-data", "circuslinux-data", "frozen-bubble-data",
+                  "powermanga-data", "toppler", "abe-data", "pachi-data", "gnujump-data", "biniax2-data"]
 
 
 # ---- the library --------------------------------------------------------------------------------
 
-def build_library(cache: str) -> str:
+def build_library(cache: str, packages: list[str], with_examples: bool = True) -> str:
     debs, root = os.path.join(cache, "debs"), os.path.join(cache, "library")
     os.makedirs(debs, exist_ok=True)
-    for package in PACKAGES:
+    os.makedirs(os.path.join(cache, "unpacked"), exist_ok=True)  # dpkg-deb -x makes the last folder only
+    for package in packages:
         if not glob.glob(os.path.join(debs, f"{package}_*.deb")):
             subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
     for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
         package = os.path.basename(deb).split("_")[0]
+        if package not in packages:
+            continue
         unpacked = os.path.join(cache, "unpacked", package)
         if not os.path.isdir(unpacked):
             subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
@@ -62,6 +74,8 @@ def build_library(cache: str) -> str:
                     target = os.path.join(root, package, rel)
                     os.makedirs(os.path.dirname(target), exist_ok=True)
                     shutil.copy2(os.path.join(folder, name), target)
+    if not with_examples:
+        return root
     examples = os.path.join(os.path.dirname(HERE), "examples")
     os.makedirs(os.path.join(root, "examples"), exist_ok=True)
     for name in os.listdir(examples):
@@ -88,7 +102,8 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def load_queries(only_audio_names: bool | None = None) -> list[dict]:
-    queries = json.load(open(QUERIES, encoding="utf-8"))["queries"]
+    with open(QUERIES, encoding="utf-8") as handle:
+        queries = json.load(handle)["queries"]
     return [q for q in queries if only_audio_names is None or q["names"] == only_audio_names]
 
 
@@ -158,6 +173,18 @@ def study(cache: str, templates: list[str]) -> None:
         s = summarise(rows)
         print(f"{name:32} {s['MRR']:.3f}  {s['R@1']:.3f}  {s['R@5']:.3f}  {s['R@10']:.3f}  {s['nDCG@10']:.3f}    "
               f"{long_in_top5[name]}")
+    print("paired against raw max (reciprocal ranks per query; bootstrap of queries, 10000 draws, seed 0):")
+    for name, rows in results.items():
+        print(f"  {name:32} {paired_difference(results['raw max (before)'], rows)}")
+
+
+def paired_difference(before: list[dict], after: list[dict]) -> str:
+    """How sure an MRR gain is: queries better/worse, and a 95 % bootstrap interval of the gain."""
+    gain = np.array([b["MRR"] for b in after]) - np.array([a["MRR"] for a in before])
+    draws = np.random.default_rng(0).integers(0, len(gain), size=(10000, len(gain)))
+    low, high = np.percentile(gain[draws].mean(axis=1), [2.5, 97.5])
+    return (f"MRR {gain.mean():+.3f} (95 % {low:+.3f} .. {high:+.3f}), better on {int((gain > 0).sum())}, "
+            f"worse on {int((gain < 0).sum())} of {len(gain)} queries")
 
 
 # ---- end to end through the API --------------------------------------------------------------------
@@ -181,9 +208,14 @@ def end_to_end(cache: str, modes: list[str], k: int) -> dict:
 
 
 def main(argv=None) -> None:
+    global QUERIES
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", required=True, help="Folder for packages, the library and its index.")
     parser.add_argument("--build", action="store_true", help="Fetch the packages and index the library.")
+    parser.add_argument("--queries", default=QUERIES, help="Judged queries (JSON); default: the benchmark's own.")
+    parser.add_argument("--packages", default=None,
+                        help="Comma-separated Debian packages for --build, or 'check' for the independent check's "
+                             "(no examples/ then); default: the benchmark's ten.")
     parser.add_argument("--study", action="store_true", help="Compare file-ranking options offline.")
     parser.add_argument("--templates", default="{}", help="'|'-separated prompt templates for --study.")
     parser.add_argument("--modes", default="audio,text,hybrid,hybrid+ensemble")
@@ -191,10 +223,16 @@ def main(argv=None) -> None:
     parser.add_argument("--text-weight", type=float, default=None, help="Override the fusion's word weight.")
     parser.add_argument("--method", default=None, help="Override the file-ranking method (ranking.METHODS).")
     args = parser.parse_args(argv)
+    QUERIES = args.queries
     if args.build:
         from clapsearch import Library
 
-        root = build_library(args.cache)
+        if args.packages is None:
+            root = build_library(args.cache, PACKAGES)
+        elif args.packages == "check":
+            root = build_library(args.cache, CHECK_PACKAGES, with_examples=False)
+        else:
+            root = build_library(args.cache, args.packages.split(","), with_examples=False)
         print(json.dumps(Library(db=os.path.join(args.cache, "index.db")).index([root]).as_dict()))
     if args.study:
         study(args.cache, args.templates.split("|"))

@@ -137,6 +137,7 @@ class Library:
             _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
             _backfill_words(store)
+            store.add_indexed_roots(root for root in roots if os.path.isdir(root))
         summary.wall_seconds = time.monotonic() - started
         return summary
 
@@ -236,6 +237,11 @@ class Library:
         return rows
 
     # ---- info -------------------------------------------------------------------------------------
+
+    def indexed_roots(self) -> list[str]:
+        """The folders this index was built from (absolute); tables show hit paths relative to them."""
+        with _open_existing(self.db, readonly=True) as store:
+            return store.indexed_roots()
 
     def info(self) -> dict:
         with _open_existing(self.db, readonly=True) as store:

@@ -176,12 +176,13 @@ def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate,
     if not text.strip() and not like:
         raise click.UsageError('The query is empty; describe the sound, e.g. clapsearch query "dog barking".')
 
-    hits = _library(db, model, device).search(
+    library = _library(db, model, device)
+    hits = library.search(
         text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         per_file=per_file, mode=mode,
         ensemble=not no_ensemble, not_=not_, like=like)
     _export(hits, m3u_out, csv_out)
-    _print(json_, render.hit_rows(hits), render.hits_table(hits))
+    _print(json_, render.hit_rows(hits), render.hits_table(hits, library.indexed_roots()))
 
 
 @cli.command()
@@ -199,12 +200,13 @@ def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_
     """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
-    hits = _library(db, model, device).similar(
+    library = _library(db, model, device)
+    hits = library.similar(
         list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         exclude_self=not include_self,
         per_file=per_file)
     _export(hits, m3u_out, csv_out)
-    _print(json_, render.hit_rows(hits), render.hits_table(hits))
+    _print(json_, render.hit_rows(hits), render.hits_table(hits, library.indexed_roots()))
 
 
 @cli.command()

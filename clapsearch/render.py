@@ -40,7 +40,14 @@ def hit_rows(hits) -> list[dict]:
     return rows
 
 
-def hits_table(hits) -> str:
+def shortened(path: str, roots=()) -> str:
+    """`path` relative to the deepest indexed root that holds it; the full path when none does."""
+    holders = [root for root in roots if path.startswith(root.rstrip(os.sep) + os.sep)]
+    return os.path.relpath(path, max(holders, key=len)) if holders else path
+
+
+def hits_table(hits, roots=()) -> str:
+    """The readable table; paths are shortened relative to the indexed roots (JSON keeps them absolute)."""
     rows = hit_rows(hits)
     if not rows:
         return "No matches."
@@ -48,7 +55,7 @@ def hits_table(hits) -> str:
     for row in rows:
         cosine = "" if row["similarity"] is None else f"{row['similarity']:6.3f}"
         lines.append(f"{row['score']:8.3f}  {cosine:>6}  {_clock(row['start']):>9}  {_clock(row['end']):>9}  "
-                     f"{_clock(row['duration']):>9}  {printable(row['path'])}")
+                     f"{_clock(row['duration']):>9}  {printable(shortened(row['path'], roots))}")
     return "\n".join(lines)
 
 

@@ -85,6 +85,25 @@ def test_index_without_a_model_says_there_is_no_default(lib, db, tmp_path, monke
     assert not os.path.exists(db)  # nothing is created before the model loads
 
 
+def test_tables_show_paths_relative_to_the_indexed_root_and_json_keeps_them_absolute(tmp_path, db):
+    make_library(tmp_path / "lib", ["tones/a440.wav", "tones/a880.flac"])
+    make_library(tmp_path / "other", ["noise/white.ogg"])
+    run("index", tmp_path / "lib", "--db", db, "--model", "tiny")
+    run("index", tmp_path / "other" / "noise" / "white.ogg", "--db", db, "--model", "tiny")  # a file, not a root
+    shown = {line.split()[-1] for line in run("query", "tone", "--db", db, "-k", "3").stdout.splitlines()[1:]}
+    assert shown == {os.path.join("tones", "a440.wav"), os.path.join("tones", "a880.flac"),
+                     str(tmp_path / "other" / "noise" / "white.ogg")}
+    shown = {line.split()[-1] for line in
+             run("similar", tmp_path / "lib" / "tones" / "a440.wav", "--db", db, "-k", "3").stdout.splitlines()[1:]}
+    assert os.path.join("tones", "a880.flac") in shown
+    paths = {hit["path"] for hit in run_json("query", "tone", "--db", db, "-k", "3")}
+    assert paths == {str(tmp_path / "lib" / "tones" / "a440.wav"), str(tmp_path / "lib" / "tones" / "a880.flac"),
+                     str(tmp_path / "other" / "noise" / "white.ogg")}
+    run("index", tmp_path / "other", "--db", db, "--model", "tiny")  # now a root: shortened too
+    shown = {line.split()[-1] for line in run("query", "tone", "--db", db, "-k", "3").stdout.splitlines()[1:]}
+    assert os.path.join("noise", "white.ogg") in shown
+
+
 def test_query_json_schema_and_table(indexed, db):
     hits = run_json("query", "a high tone", "--db", db, "-k", "3")
     assert len(hits) == 3 and all(list(h) == HIT_KEYS for h in hits)
@@ -282,3 +301,13 @@ def test_second_index_run_refuses_or_waits(lib, db, tmp_path):
     started = time.monotonic()
     waited = run_json("index", tmp_path / "lib", "--db", db, "--model", "tiny", "--wait", "30")
     assert waited["skipped"] == len(LIBRARY) and time.monotonic() - started >= 0.9
+
+
+def test_a_path_is_shortened_against_the_deepest_root_that_holds_it():
+    from clapsearch.render import shortened
+
+    roots = ["/music", "/music/drums", "/mus"]
+    assert shortened("/music/drums/kick.wav", roots) == "kick.wav"
+    assert shortened("/music/bass/low.wav", roots) == os.path.join("bass", "low.wav")
+    assert shortened("/musical/x.wav", roots) == "/musical/x.wav"  # a name prefix is not a folder
+    assert shortened("/other/x.wav", []) == "/other/x.wav"

@@ -237,6 +237,21 @@ class Store:
                                 "sample_rate": int(sample_rate), "window_seconds": float(window_seconds),
                                 "hop_seconds": float(hop_seconds)})
 
+    def indexed_roots(self) -> list[str]:
+        """The folders `index` was run on (absolute, sorted); [] for an index made before they were kept."""
+        db = self._read_db()
+        if db is None:
+            return []
+        return json.loads(self._meta(db).get("indexed_roots", "[]"))
+
+    def add_indexed_roots(self, roots) -> None:
+        """Remember folders `index` ran on (a meta key: no migration), so tables can show paths inside them."""
+        known = self.indexed_roots()
+        merged = sorted(set(known) | {os.path.abspath(os.fspath(root)) for root in roots})
+        if merged != known:
+            with self._transaction() as db:
+                self._set_meta(db, {"indexed_roots": json.dumps(merged)})
+
     def _dim(self) -> int:
         meta = self.model_meta()
         if meta is None:
