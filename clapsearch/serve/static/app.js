@@ -79,7 +79,8 @@ function showEmpty(kind) {
   const blocks = {
     start: [el("h2", {}, "Find a sound by describing it"),
             el("p", {}, `Search ${files.toLocaleString()} indexed files by what they sound like.`),
-            el("p", { class: "hint" }, "Try “rain on a window”, “metallic impact” or “crowd murmur”; or drop a file anywhere to find sounds like it.")],
+            el("p", { class: "hint" }, "Try “rain on a window”, “metallic impact” or “crowd murmur”; or drop a file anywhere to find sounds like it."),
+            el("p", { class: "hint" }, "Add “-word” to leave out files with that word in their name, folder or tags, e.g. “door slam -car”.")],
     none: [el("h2", {}, "Nothing matches"),
            el("p", { class: "hint" }, wordsOnly
              ? "No file’s name, folder or tags contain these words. Try Hybrid or Sound, or clear a filter."
