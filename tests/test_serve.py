@@ -105,6 +105,8 @@ def test_per_file_gives_several_passages_of_a_file(server):
     up = [r for r in every if r["name"] == "up.wav"]
     assert len(up) >= 2 and len(server.get("/ui/query", params={"text": "sweep", "k": 50, "per_file": 2,
                                                                   "mode": "audio"}).json()) <= 10
+    similar = server.get("/ui/similar", params={"id": up[0]["id"], "k": 50, "per_file": 0}).json()
+    assert len(similar) > len({r["id"] for r in similar}) == 4  # several passages of each other file
 
 
 @pytest.mark.parametrize("params, word", [({"mode": "loud"}, "mode"), ({"per_file": "-1"}, "per_file"),
