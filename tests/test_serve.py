@@ -73,6 +73,51 @@ def test_filters_by_folder_format_and_duration(server, indexed):
     assert facets["extensions"] == ["aiff", "flac", "ogg", "wav"] and folder in facets["folders"]
 
 
+def test_mode_text_answers_only_by_words_and_says_which(server):
+    rows = server.get("/ui/query", params={"text": "sweeps", "mode": "text"}).json()
+    assert {r["name"] for r in rows} == {"up.wav", "short.aiff"}  # the two files in the folder "sweeps"
+    assert all(r["text_rank"] is not None and "sweeps" in r["words"] and r["audio_rank"] is None for r in rows)
+    hybrid = server.get("/api/query", params={"text": "sweeps"}).json()  # default mode: words and sound fused
+    assert len(hybrid) == 5 and {r["path"].rsplit("/", 1)[1] for r in hybrid[:2]} == {"up.wav", "short.aiff"}
+    audio = server.get("/api/query", params={"text": "sweeps", "mode": "audio"}).json()
+    assert len(audio) == 5 and all(r["text_rank"] is None and r["audio_rank"] for r in audio)
+
+
+def test_minus_word_in_the_text_is_passed_on_unchanged(server):
+    rows = server.get("/ui/query", params={"text": "sweeps -short", "mode": "text"}).json()
+    assert [r["name"] for r in rows] == ["up.wav"]
+
+
+def test_not_pushes_passages_down(server):
+    params = {"text": "a high tone", "mode": "audio"}
+    before = {r["path"]: r["score"] for r in server.get("/api/query", params=params).json()}
+    after = {r["path"]: r["score"] for r in server.get(
+        "/api/query", params=[*params.items(), ("not", "a high tone"), ("not", " ")]).json()}
+    best = max(before, key=before.get)
+    assert after[best] < before[best] - 0.5 and sorted(after) == sorted(before)  # pushed down, not removed
+
+
+def test_per_file_gives_several_passages_of_a_file(server):
+    one = server.get("/ui/query", params={"text": "sweep", "k": 50, "mode": "audio"}).json()
+    every = server.get("/ui/query", params={"text": "sweep", "k": 50, "mode": "audio", "per_file": 0}).json()
+    assert len({r["id"] for r in one}) == len(one) == 5
+    assert len(every) > len(one) and {r["id"] for r in every} == {r["id"] for r in one}
+    up = [r for r in every if r["name"] == "up.wav"]
+    assert len(up) >= 2 and len(server.get("/ui/query", params={"text": "sweep", "k": 50, "per_file": 2,
+                                                                  "mode": "audio"}).json()) <= 10
+    similar = server.get("/ui/similar", params={"id": up[0]["id"], "k": 50, "per_file": 0}).json()
+    assert len(similar) > len({r["id"] for r in similar}) == 4  # several passages of each other file
+
+
+@pytest.mark.parametrize("params, word", [({"mode": "loud"}, "mode"), ({"per_file": "-1"}, "per_file"),
+                                          ({"per_file": "all"}, "per_file")])
+def test_bad_search_options_are_json_sentences(server, params, word):
+    for route in ("/api/query", "/ui/query"):
+        answer = server.get(route, params={"text": "tone", **params})
+        assert answer.status_code == 400 and list(answer.json()) == ["error"]
+        assert word in answer.json()["error"] and answer.json()["error"].endswith(".")
+
+
 def test_similar_by_id_leaves_out_the_file_itself(server):
     ids = ids_by_name(server)
     rows = server.get("/api/similar", params={"id": ids["a440.wav"], "k": 3}).json()

@@ -128,6 +128,22 @@ def test_search_play_similar_upload_and_filter(live_server, page, tmp_path):
     assert playlist[0] == "#EXTM3U" and sorted(os.path.basename(p) for p in playlist[2::2]) == ["a440.wav", "up.wav"]
     assert all(os.path.isfile(p) for p in playlist[2::2])
 
+    page.select_option("#f-ext", "")
+    page.click(".modes >> text=Words")  # by words only: the two files in the folder "sweeps"
+    page.fill("#q", "sweeps")
+    page.wait_for_selector("#status >> text=Results for “sweeps” · words only ·")
+    assert sorted(page.locator(".row .name").all_inner_texts()) == ["short.aiff", "up.wav"]
+    assert page.locator(".row >> nth=0 >> .why .word").all_inner_texts() == ["sweeps"]
+    assert "words #1" in page.inner_text(".row >> nth=0 >> .why")
+
+    page.click(".modes >> text=Hybrid")
+    page.fill("#f-not", "noise, hiss")  # typed negatives rerun the search, debounced
+    page.wait_for_selector("#status >> text=not like noise, hiss ·")
+    assert page.locator(".row").count() == 5
+    page.select_option("#f-per-file", "0")  # every passage: more rows than files
+    page.wait_for_selector("#status >> text=passages")
+    assert page.locator(".row").count() > 5
+
     page.fill("#f-min", "100")  # nothing is that long: the "nothing matches" state
     page.wait_for_selector("text=Nothing matches")
     assert problems == []

@@ -28,12 +28,14 @@ from starlette.staticfiles import StaticFiles
 
 from .. import api, render
 from ..errors import ClapsearchError, EmptyIndexError, ModelMismatchError
+from ..search import MODES
 from .hosts import HostCheck, allowed_host_names
 from .media import WavCache, browser_type
 from .uploads import UploadTooLarge, received_upload
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_K = 200
+MAX_PER_FILE = 50
 PEAK_BINS = 160
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -132,6 +134,22 @@ def _filters(params):
                             max_duration=_number(params, "max_duration", low=0), ext=exts)
 
 
+def _mode(params) -> str:
+    mode = params.get("mode") or "hybrid"
+    if mode not in MODES:
+        raise ClapsearchError(f"The parameter mode={mode!r} must be one of {', '.join(MODES)}.")
+    return mode
+
+
+def _negatives(params) -> list[str]:
+    """`not`, repeatable: descriptions whose close passages are pushed down (blank ones ignored)."""
+    return [text.strip() for text in params.getlist("not") if text.strip()]
+
+
+def _per_file(params) -> int:
+    return _number(params, "per_file", int, 1, 0, MAX_PER_FILE)
+
+
 def _labels(params):
     from .. import vocab
 
@@ -177,14 +195,18 @@ def build_app(library, *, bind_host: str = "127.0.0.1", max_upload_bytes: int = 
         return endpoint(handler)
 
     def search(params):
-        return service.call(library.search, params.get("text", ""), k=_k(params), filters=_filters(params))
+        # The text goes as typed: "-word" inside it is the search's own syntax for leaving a word out.
+        return service.call(library.search, params.get("text", ""), k=_k(params), filters=_filters(params),
+                            mode=_mode(params), not_=_negatives(params), per_file=_per_file(params))
 
     def similar_by_id(params):
         target = _excerpt(service.record(params.get("id")), params)
-        return service.call(library.similar, target, k=_k(params), filters=_filters(params))
+        return service.call(library.similar, target, k=_k(params), filters=_filters(params),
+                            per_file=_per_file(params))
 
     def similar_by_upload(params, path):
-        return service.call(library.similar, path, k=_k(params), filters=_filters(params))
+        return service.call(library.similar, path, k=_k(params), filters=_filters(params),
+                            per_file=_per_file(params))
 
     def tag_rows(paths, params):
         return service.call(api.tag, paths, labels=_labels(params), model=library.model_for(),

@@ -7,8 +7,10 @@ const els = {
   q: $("q"), results: $("results"), status: $("status"), empty: $("empty"), player: $("player"),
   file: $("example-file"), drop: $("drop"), exportButton: $("export"),
   under: $("f-under"), ext: $("f-ext"), min: $("f-min"), max: $("f-max"), folders: $("folders"),
+  not: $("f-not"), perFile: $("f-per-file"), modes: document.querySelectorAll("input[name=mode]"),
 };
-const state = { rows: [], selected: -1, playingId: null, stopAt: null, title: "", request: null,
+const MODE_NAMES = { hybrid: "", audio: "sound only", text: "words only" };
+const state = { rows: [], selected: -1, playingId: null, playingRow: null, stopAt: null, title: "", request: null,
                 info: null, maxUpload: 0, peaks: new Map() };
 const DEBOUNCE_MS = 180;
 const K = 30;
@@ -48,8 +50,14 @@ function filterParams() {
   if (els.ext.value) params.set("ext", els.ext.value);
   if (els.min.value) params.set("min_duration", els.min.value);
   if (els.max.value) params.set("max_duration", els.max.value);
+  params.set("per_file", els.perFile.value);
   return params;
 }
+
+function mode() { return document.querySelector("input[name=mode]:checked").value; }
+
+// The "not like" field: comma-separated descriptions, each sent as its own `not`.
+function negatives() { return els.not.value.split(",").map((t) => t.trim()).filter(Boolean); }
 
 async function getJSON(url, options = {}) {
   const response = await fetch(url, options);
@@ -67,12 +75,16 @@ function setStatus(text, kind = "") {
 
 function showEmpty(kind) {
   const files = state.info ? state.info.files_indexed : 0;
+  const wordsOnly = mode() === "text" && !state.title.startsWith("Sounds");
   const blocks = {
     start: [el("h2", {}, "Find a sound by describing it"),
             el("p", {}, `Search ${files.toLocaleString()} indexed files by what they sound like.`),
-            el("p", { class: "hint" }, "Try “rain on a window”, “metallic impact” or “crowd murmur”; or drop a file anywhere to find sounds like it.")],
+            el("p", { class: "hint" }, "Try “rain on a window”, “metallic impact” or “crowd murmur”; or drop a file anywhere to find sounds like it."),
+            el("p", { class: "hint" }, "Add “-word” to leave out files with that word in their name, folder or tags, e.g. “door slam -car”.")],
     none: [el("h2", {}, "Nothing matches"),
-           el("p", { class: "hint" }, "No file passes the filters. Clear the folder, format or length filter and try again.")],
+           el("p", { class: "hint" }, wordsOnly
+             ? "No file’s name, folder or tags contain these words. Try Hybrid or Sound, or clear a filter."
+             : "No file passes the filters. Clear the folder, format or length filter and try again.")],
     error: [el("h2", {}, "Something went wrong"), el("p", { class: "hint" }, els.status.textContent)],
   };
   els.empty.replaceChildren(...(blocks[kind] || []));
@@ -92,7 +104,7 @@ async function run(title, url, options = {}) {
     if (request !== state.request) return;
     state.title = title;
     showRows(rows);
-    setStatus(rows.length ? `${title} · ${rows.length} file${rows.length === 1 ? "" : "s"}` : title);
+    setStatus(rows.length ? `${title} · ${counted(rows)}` : title);
   } catch (error) {
     if (error.name === "AbortError") return;
     setStatus(error.message, "error");
@@ -101,6 +113,12 @@ async function run(title, url, options = {}) {
   } finally {
     if (request === state.request) { els.results.classList.remove("loading"); state.request = null; }
   }
+}
+
+function counted(rows) {
+  const files = new Set(rows.map((r) => r.id)).size;
+  const text = `${files} file${files === 1 ? "" : "s"}`;
+  return rows.length > files ? `${text}, ${rows.length} passages` : text;
 }
 
 function searchText() {
@@ -112,8 +130,12 @@ function searchText() {
   }
   state.lastRerun = searchText;
   const params = filterParams();
-  params.set("text", text);
-  run(`Results for “${text}”`, `/ui/query?${params}`);
+  params.set("text", text);  // as typed: "-word" leaves files with that word out, on the server
+  params.set("mode", mode());
+  const without = negatives();
+  for (const negative of without) params.append("not", negative);
+  const notes = [MODE_NAMES[mode()], without.length ? `not like ${without.join(", ")}` : ""].filter(Boolean);
+  run(`Results for “${text}”${notes.map((n) => ` · ${n}`).join("")}`, `/ui/query?${params}`);
 }
 const searchSoon = debounce(searchText, DEBOUNCE_MS);
 
@@ -168,12 +190,21 @@ function rowElement(row, index) {
                           onclick: () => { select(index); playFromStart(); }, ondragstart: (e) => dragOut(e, row) },
     play,
     el("div", { class: "what" }, el("div", { class: "name", title: row.name }, row.name),
-       el("div", { class: "folder", title: row.folder }, "\u200e" + row.folder), tags),
+       el("div", { class: "folder", title: row.folder }, "\u200e" + row.folder), tags, whyElement(row)),
     canvas,
     el("div", { class: "when" }, el("b", {}, `${clock(row.start)}–${clock(row.end)}`), el("br"), `of ${clock(row.duration)}`),
     el("div", { class: "score" }, row.score.toFixed(3), el("small", {}, "score")),
     actions);
   return node;
+}
+
+// Why a row matched, when the search says: its rank by sound, its rank by words and the words.
+function whyElement(row) {
+  const parts = [];
+  if (row.audio_rank) parts.push(el("span", { class: "rank", title: "Rank of this file by sound" }, `sound #${row.audio_rank}`));
+  if (row.text_rank) parts.push(el("span", { class: "rank", title: "Rank of this file by its words (name, folder, tags)" }, `words #${row.text_rank}`));
+  for (const word of row.words || []) parts.push(el("span", { class: "word", title: "A word of the query found in this file’s name, folder or tags" }, word));
+  return el("div", { class: "why" }, ...parts);
 }
 
 function seekPosition(event, row) {
@@ -243,6 +274,7 @@ function playAt(row, seconds, stopAt = row.end) {
     player.src = `/audio/${row.id}`;
     state.playingId = row.id;
   }
+  state.playingRow = row;  // a file may show several passages: the one played is this row
   state.stopAt = seconds < row.end ? stopAt : null;  // a click past the passage plays on to the end
   const start = () => { player.currentTime = seconds; player.play().catch((e) => setStatus(`Cannot play ${row.name}: ${e.message}`, "error")); };
   if (player.readyState >= 1) start(); else player.addEventListener("loadedmetadata", start, { once: true });
@@ -254,12 +286,18 @@ function playFromStart() { const row = selectedRow(); if (row) playAt(row, row.s
 function toggle() {
   const row = selectedRow(), player = els.player;
   if (!row) return;
-  if (state.playingId === row.id && !player.paused) { player.pause(); return; }
-  const inside = state.playingId === row.id && player.currentTime >= row.start && player.currentTime < row.end - 0.05;
+  if (isPlaying(row) && !player.paused) { player.pause(); return; }
+  const inside = isPlaying(row) && player.currentTime >= row.start && player.currentTime < row.end - 0.05;
   playAt(row, inside ? player.currentTime : row.start);
 }
 
-function playingRow() { return state.rows.find((r) => r.id === state.playingId); }
+// The row being played: the same passage (file and start) in the current results, if it is there.
+function isPlaying(row) {
+  const p = state.playingRow;
+  return Boolean(p && row && row.id === p.id && row.start === p.start);
+}
+
+function playingRow() { return state.rows.find(isPlaying); }
 
 function onTime() {
   const player = els.player, row = playingRow();
@@ -269,7 +307,7 @@ function onTime() {
 
 function onPlayState() {
   [...els.results.children].forEach((node, i) => {
-    const on = state.rows[i] && state.rows[i].id === state.playingId && !els.player.paused;
+    const on = isPlaying(state.rows[i]) && !els.player.paused;
     node.classList.toggle("playing", on);
     node.querySelector(".play").innerHTML = on ? PAUSE_ICON : PLAY_ICON;
   });
@@ -359,6 +397,9 @@ function start() {
   document.getElementById("search-form").addEventListener("submit", (e) => e.preventDefault());
   for (const input of [els.under, els.min, els.max]) input.addEventListener("input", debounce(rerun, 300));
   els.ext.addEventListener("change", rerun);
+  els.perFile.addEventListener("change", rerun);
+  els.modes.forEach((radio) => radio.addEventListener("change", rerun));
+  els.not.addEventListener("input", debounce(rerun, DEBOUNCE_MS));
   els.file.addEventListener("change", () => { searchByFile(els.file.files[0]); els.file.value = ""; });
   els.exportButton.addEventListener("click", exportM3U);
   els.player.addEventListener("timeupdate", onTime);
