@@ -267,3 +267,10 @@ def test_query_writes_a_playlist_and_a_csv(named_library, tmp_path):
     assert len(files) == len(set(files)) == 4  # each file once, though several passages matched
     rows = table.read_text().splitlines()
     assert rows[0].startswith("rank,path,score,similarity") and len(rows) == 1 + len(result.stdout.splitlines()) - 1
+
+
+def test_articles_and_filler_words_of_a_description_match_no_file_names():
+    from clapsearch.search.query import parse_query
+
+    query = parse_query("a sound of the rain -thunder")
+    assert (query.text, query.words, query.excluded) == ("a sound of the rain", ("rain",), ("thunder",))

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from .words import split_words
 
+# Words of a description that say nothing about the sound: matched against file names they only
+# add noise ("a high tone" would match "a440.wav" by its "a"). The audio side still embeds them.
+STOPWORDS = frozenset("a an the of in on at to for with and or by from is are this that some sound sounds".split())
+
 
 @dataclass(frozen=True)
 class Query:
@@ -22,4 +26,5 @@ def parse_query(text: str) -> Query:
         else:
             kept.append(token)
     plain = " ".join(kept)
-    return Query(plain, tuple(split_words(plain)), tuple(excluded))
+    words = tuple(w for w in split_words(plain) if w not in STOPWORDS)
+    return Query(plain, words, tuple(excluded))
