@@ -34,6 +34,14 @@ MODEL_KEYS = {"model_name": str, "model_fingerprint": str, "dim": int, "sample_r
               "window_seconds": float, "hop_seconds": float}
 
 
+def _chunks(values, size: int = 500):
+    """(chunk, "?,?,...") pairs over `values`: SQLite caps the parameters of one statement."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def _file_row(row) -> FileRow:
     *columns, warnings = row
     return FileRow(*columns, warnings=tuple(json.loads(warnings)) if warnings else ())
@@ -357,9 +365,7 @@ class Store:
 
     def _drop_dependents(self, db, file_ids) -> None:
         """Delete the segments and labels of these files, noting the segment ids for FAISS."""
-        for start in range(0, len(file_ids), 500):
-            chunk = [int(i) for i in file_ids[start:start + 500]]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks([int(i) for i in file_ids]):
             seg_ids = [r[0] for r in db.execute(f"SELECT id FROM segments WHERE file_id IN ({marks})", chunk)]
             if seg_ids:
                 self._tx.remove_ids.append(np.asarray(seg_ids, dtype=np.int64))
@@ -398,9 +404,7 @@ class Store:
     def _delete(self, db, file_ids) -> int:
         self._drop_dependents(db, file_ids)
         deleted = 0
-        for start in range(0, len(file_ids), 500):
-            chunk = file_ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(file_ids):
             deleted += db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk).rowcount
             if "file_words" in db.table_names():
                 db.execute(f"DELETE FROM file_words WHERE rowid IN ({marks})", chunk)
@@ -429,9 +433,7 @@ class Store:
             return {}
         found = {}
         texts = list(dict.fromkeys(texts))
-        for start in range(0, len(texts), 500):
-            chunk = texts[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(texts):
             for text, blob in db.execute(
                     f"SELECT text, vector FROM text_cache WHERE fingerprint = ? AND text IN ({marks})",
                     [fingerprint] + chunk):
@@ -532,9 +534,7 @@ class Store:
         db = self._read_db()
         found: dict[int, list[dict]] = {}
         ids = [int(i) for i in file_ids]
-        for start in range(0, len(ids) if db is not None else 0, 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(ids if db is not None else []):
             for file_id, label, score, label_set in db.execute(
                     f"SELECT file_id, label, score, label_set FROM labels WHERE file_id IN ({marks}) "
                     "ORDER BY file_id, score DESC, label", chunk):
@@ -584,9 +584,7 @@ class Store:
         dim = self._vindex.dim
         ids = [int(i) for i in ids]
         blobs = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(ids):
             blobs.update(db.execute(f"SELECT id, vector FROM segments WHERE id IN ({marks})", chunk).fetchall())
         return blobs_to_matrix([blobs[i] for i in ids], dim)
 
@@ -637,9 +635,7 @@ class Store:
         """file id -> how many windows it has (for length-fair ranking)."""
         db = self._require_read_db()
         ids, counts = [int(i) for i in file_ids], {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(ids):
             counts.update(db.execute(f"SELECT file_id, count(*) FROM segments WHERE file_id IN ({marks}) "
                                      "GROUP BY file_id", chunk).fetchall())
         return counts
