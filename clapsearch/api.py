@@ -257,7 +257,6 @@ class Library:
                 "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
                 "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
 
-
     # ---- for a long-running reader (clapsearch serve) --------------------------------------------
 
     def keep_open(self) -> None:
@@ -484,13 +483,13 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
 
 def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress) -> None:
     from .audio.pipeline import FileFailure, embed_files
-    from .progress import AudioProgress
+    from .progress import AudioProgress, on_terminal
 
     if not plan.embed:
         return  # nothing new or changed: no model work at all
     planned = {found.path: (found, digest) for found, digest in plan.embed}
     writer = BatchWriter(store)
-    total = _audio_ahead(list(planned), workers) if progress and _on_terminal() else 0.0
+    total = _audio_ahead(list(planned), workers) if on_terminal(progress) else 0.0
     with AudioProgress(total, len(planned), "indexing", enabled=progress) as bar:
         try:
             results = embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size, workers=workers,
@@ -510,12 +509,6 @@ def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progre
                 bar.file_done()
         finally:
             writer.commit()  # even on Ctrl-C: keep every file that finished
-
-
-def _on_terminal() -> bool:
-    import sys
-
-    return sys.stderr.isatty()
 
 
 def _audio_ahead(paths: list, workers: int) -> float:

@@ -16,7 +16,8 @@ import sys
 import time
 
 
-def _on_terminal(enabled: bool) -> bool:
+def on_terminal(enabled: bool = True) -> bool:
+    """Whether progress would show: asked for, and stderr is a terminal."""
     return enabled and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
 
 
@@ -30,7 +31,7 @@ class Status:
     """One line for a stage that gives no counts (loading a model): its name, then how long it took."""
 
     def __init__(self, text: str, enabled: bool = True):
-        self.text, self.shown, self.started = text, _on_terminal(enabled), time.monotonic()
+        self.text, self.shown, self.started = text, on_terminal(enabled), time.monotonic()
 
     def __enter__(self):
         if self.shown:
