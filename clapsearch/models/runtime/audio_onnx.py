@@ -1,0 +1,99 @@
+"""The default model's audio tower (aisfx CNN + projection + L2 norm) in ONNX Runtime, fp32 or int8.
+
+The log-mel front end stays in torch (the reference module itself: `torch.stft` does not export to
+ONNX, and the front end is a few percent of the work); the graph takes its (B, 100, 96) features,
+one aisfx block per 2.3 s window, and returns the L2-normalised joint embedding.
+
+fp32: exported once from the torch encoder into the user cache, named by the model fingerprint.
+int8: the static (QDQ) quantisation of that graph, calibrated on real clips by
+`training/recipes/default/quantize.py`, ships as clapsearch/assets/default/audio-int8.onnx with the
+fingerprint it was made from (see `int8_path`): users never need calibration data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .cache import atomic_write, cache_dir
+from .session import open_session
+
+OPSET = 17
+INPUT, OUTPUT = "features", "embedding"
+
+
+def fp32_path(fingerprint: str) -> Path:
+    return cache_dir() / "onnx" / f"audio-{fingerprint}.onnx"
+
+
+def _feature_graph(encoder):
+    """The torch module the graph is exported from: features -> network -> projection -> L2 norm."""
+    import torch
+    from torch.nn import functional as F
+
+    class _Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.projection = encoder.base.net, encoder.projection
+
+        def forward(self, features):
+            return F.normalize(self.projection(self.net(features)), dim=-1)
+
+    return _Graph().eval()
+
+
+def export_audio_tower(encoder, path: Path) -> Path:
+    """Write the torch audio encoder (models.clap.AudioEncoder over an AisfxTower) as ONNX, atomically."""
+    import torch
+
+    from ..aisfx import BLOCK_FRAMES, N_MELS
+
+    graph = _feature_graph(encoder)
+    example = torch.zeros(2, BLOCK_FRAMES, N_MELS)
+
+    def write(temp):
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes on constant shapes; parity tests guard the export
+            torch.onnx.export(graph, (example,), temp, input_names=[INPUT], output_names=[OUTPUT],
+                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, opset_version=OPSET,
+                              dynamo=False)
+
+    return atomic_write(path, write)
+
+
+def front_end_features(frontend, waves) -> np.ndarray:
+    """(B, T) waves -> (B, 100, 96) float32 log-mel features through the torch front end."""
+    import torch
+
+    from ..aisfx import BLOCK_FRAMES
+
+    with torch.inference_mode():
+        features = frontend(torch.as_tensor(waves, dtype=torch.float32))
+    if features.shape[1] != BLOCK_FRAMES:
+        raise ValueError(f"the ONNX audio tower takes windows of {BLOCK_FRAMES} frames, got {features.shape[1]}")
+    return features.numpy()
+
+
+class OnnxAudioTower:
+    """(B, T) waves -> (B, dim) float32 L2-normalised embeddings: torch front end, ONNX Runtime network.
+
+    Only windows of exactly one aisfx block (the default model's 2.3 s) are accepted: the graph has
+    no block cutting and max pooling over blocks.
+    """
+
+    def __init__(self, model_path: Path, frontend, threads: int | None = None):
+        self.frontend = frontend
+        self.session = open_session(model_path, threads)
+
+    def features(self, waves) -> np.ndarray:
+        return front_end_features(self.frontend, waves)
+
+    def embed(self, waves) -> np.ndarray:
+        return self.embed_features(self.features(waves))
+
+    def embed_features(self, features: np.ndarray) -> np.ndarray:
+        (vectors,) = self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(features, dtype=np.float32)})
+        # Normalise again in float32: int8 graphs end in a dequantised, not exactly unit, vector.
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
