@@ -59,11 +59,12 @@ def make_filters(under=None, min_duration=None, max_duration=None, ext=None, for
 class Library:
     """An audio library's index (one SQLite database plus its FAISS file) and the model behind it."""
 
-    def __init__(self, db=None, model=None, device: str | None = None):
+    def __init__(self, db=None, model=None, device: str | None = None, runtime: str | None = None):
         self.db = os.fspath(db) if db else default_db_path()
         self._model_arg = model  # None, a name, or an AudioTextModel
         self._model = None if isinstance(model, (str, type(None))) else model
         self.device = device
+        self.runtime = runtime  # the audio tower's engine (torch, onnx, onnx-int8); None: CLAPSEARCH_RUNTIME or the model's
         self._reader = None  # an index held open between calls (keep_open), e.g. by the web app
         self._vocabulary = None  # (labels, text vectors) of the built-in vocabulary, for file_tags
 
@@ -75,7 +76,7 @@ class Library:
             from .models.registry import load_model
 
             name = self._model_arg or os.environ.get("CLAPSEARCH_MODEL") or recorded_name or "default"
-            self._model = load_model(name, device=self.device)
+            self._model = load_model(name, device=self.device, runtime=self.runtime)
         return self._model
 
     def _load_model_with_status(self, recorded_name: str | None, progress: bool):
@@ -136,6 +137,9 @@ class Library:
                                  model.window_seconds, hop)
             _apply_plan_without_model(store, plan, found.broken, summary)
             _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
+            if model is not None and plan.embed:
+                # Runtimes share the fingerprint (they hold the quality bar); the index says which wrote it.
+                store.add_audio_runtime(getattr(model, "runtime", "torch"))
             _backfill_words(store)
             store.add_indexed_roots(root for root in roots if os.path.isdir(root))
         summary.wall_seconds = time.monotonic() - started
@@ -246,11 +250,12 @@ class Library:
     def info(self) -> dict:
         with _open_existing(self.db, readonly=True) as store:
             meta = store.model_meta() or {}
+            runtimes = store.audio_runtimes()
             stats = store.stats()
             failures = [{"path": r.path, "error": r.error} for r in store.iter_files(status="failed")]
             warnings = [{"path": r.path, "warning": w} for r in store.iter_files(status="indexed") for w in r.warnings]
         return {"db": self.db, "model": meta.get("name"), "fingerprint": meta.get("fingerprint"),
-                "window_seconds": meta.get("window_seconds"), "hop_seconds": meta.get("hop_seconds"),
+                "audio_runtimes": runtimes, "window_seconds": meta.get("window_seconds"), "hop_seconds": meta.get("hop_seconds"),
                 "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
                 "files_with_warnings": stats["files_with_warnings"],
                 "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
@@ -328,7 +333,8 @@ def write_wav(path, out_path) -> None:
 
 
 def tag(paths, labels: list[str] | None = None, model=None, top: int = 5, multi_label: bool = False,
-        template: str = DEFAULT_TEMPLATE, db=None, device: str | None = None) -> list[dict]:
+        template: str = DEFAULT_TEMPLATE, db=None, device: str | None = None,
+        runtime: str | None = None) -> list[dict]:
     """Score each file against `labels` (None: the 527 AudioSet classes); best `top` per file (0 = all).
 
     Returns [{"path", "labels": [{"label", "score"}]}]; a file that cannot be decoded gets no labels
@@ -342,7 +348,7 @@ def tag(paths, labels: list[str] | None = None, model=None, top: int = 5, multi_
     store = _store_if_exists(db)
     try:
         meta = store.model_meta() if store else None
-        model = Library(db=db, model=model, device=device).model_for(meta["name"] if meta else None)
+        model = Library(db=db, model=model, device=device, runtime=runtime).model_for(meta["name"] if meta else None)
         if meta and meta["fingerprint"] != model.fingerprint:
             store.close()
             store = None  # an index of another model: neither its vectors nor its cache apply

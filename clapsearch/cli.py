@@ -44,6 +44,15 @@ def device_option(f):
     return click.option("--device", default=None, help="Torch device, e.g. cpu or cuda [default: best available].")(f)
 
 
+def runtime_option(f):
+    # Literal choices (not imported from models.runtime.choice): `clapsearch --help` stays import-free.
+    return click.option("--runtime", type=click.Choice(["torch", "onnx", "onnx-int8"]), envvar="CLAPSEARCH_RUNTIME",
+                        default=None,
+                        help="Engine for the audio tower: torch (the reference), onnx (fp32) or onnx-int8; only "
+                             "the default model has ONNX towers [default: onnx-int8 for the default model on "
+                             "CPU, torch otherwise].")(f)
+
+
 def json_option(f):
     return click.option("--json", "json_", is_flag=True,
                         help="Print JSON (its schema: `clapsearch schema COMMAND`).")(f)
@@ -79,10 +88,10 @@ def label_options(f):
                         help="Score each label on its own (sigmoid) instead of a softmax across labels.")(f)
 
 
-def _library(db, model, device):
+def _library(db, model, device, runtime=None):
     from .api import Library
 
-    return Library(db=db, model=model, device=device)
+    return Library(db=db, model=model, device=device, runtime=runtime)
 
 
 def _filters(under, min_duration, max_duration, ext, format_=(), sample_rate=(), channels=()):
@@ -118,12 +127,13 @@ def cli():
 @db_option
 @model_option
 @device_option
+@runtime_option
 @json_option
-def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, device, json_):
+def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, device, runtime, json_):
     """Index the audio files under PATHS (incremental: only new or changed files are embedded)."""
     from . import render
 
-    summary = _library(db, model, device).index(
+    summary = _library(db, model, device, runtime).index(
         paths, hop_seconds=hop_seconds, batch_size=batch_size, workers=workers,
         wait_seconds=wait_seconds, progress=True)
     _print(json_, summary.as_dict(), render.summary_text(summary))
@@ -167,16 +177,17 @@ def per_file_option(f):
 @db_option
 @model_option
 @device_option
+@runtime_option
 @json_option
 def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, mode, not_, like,
-          no_ensemble, m3u_out, csv_out, db, model, device, json_):
+          no_ensemble, m3u_out, csv_out, db, model, device, runtime, json_):
     """Find the passages that best match a description, e.g. "dog barking" (-word leaves out files named so)."""
     from . import render
 
     if not text.strip() and not like:
         raise click.UsageError('The query is empty; describe the sound, e.g. clapsearch query "dog barking".')
 
-    library = _library(db, model, device)
+    library = _library(db, model, device, runtime)
     hits = library.search(
         text, k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         per_file=per_file, mode=mode,
@@ -194,13 +205,14 @@ def query(text, k, under, min_duration, max_duration, ext, format_, sample_rate,
 @db_option
 @model_option
 @device_option
+@runtime_option
 @json_option
 def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_rate, channels, per_file, include_self,
-            m3u_out, csv_out, db, model, device, json_):
+            m3u_out, csv_out, db, model, device, runtime, json_):
     """Find passages that sound like FILE, like FILE from START to END seconds (FILE@12.5-15), or like several."""
     from . import render
 
-    library = _library(db, model, device)
+    library = _library(db, model, device, runtime)
     hits = library.similar(
         list(targets), k=k, filters=_filters(under, min_duration, max_duration, ext, format_, sample_rate, channels),
         exclude_self=not include_self,
@@ -219,14 +231,15 @@ def similar(targets, k, under, min_duration, max_duration, ext, format_, sample_
 @db_option
 @model_option
 @device_option
+@runtime_option
 @json_option
-def tag(files, labels_arg, top, multi_label, template, db, model, device, json_):
+def tag(files, labels_arg, top, multi_label, template, db, model, device, runtime, json_):
     """Score FILES against labels, zero-shot (no index needed)."""
     from . import api, render, vocab
 
     labels = vocab.parse_labels(labels_arg) if labels_arg else None
     rows = api.tag(files, labels=labels, model=model, top=top, multi_label=multi_label, template=template,
-                   db=db, device=device)
+                   db=db, device=device, runtime=runtime)
     _print(json_, rows, render.tags_table(rows))
 
 
@@ -243,14 +256,15 @@ def tag(files, labels_arg, top, multi_label, template, db, model, device, json_)
 @db_option
 @model_option
 @device_option
+@runtime_option
 @json_option
-def label(labels_arg, top, out, label_set, multi_label, template, wait_seconds, db, model, device, json_):
+def label(labels_arg, top, out, label_set, multi_label, template, wait_seconds, db, model, device, runtime, json_):
     """Label every indexed file zero-shot; results are stored in the index (and --out)."""
     from . import api, render, vocab
 
     if out:
         api.check_label_out(out)  # before the work, not after it
-    rows = _library(db, model, device).label(
+    rows = _library(db, model, device, runtime).label(
         vocab.parse_labels(labels_arg), template=template, multi_label=multi_label, top=top,
         label_set=label_set, wait_seconds=wait_seconds, progress=True)
     if out:
@@ -348,8 +362,9 @@ def schema(command):
 @db_option
 @model_option
 @device_option
-def serve(host, port, max_upload_mb, db, model, device):
+@runtime_option
+def serve(host, port, max_upload_mb, db, model, device, runtime):
     """Search and listen in the browser: a local web page and JSON API over the index."""
     from .serve.server import serve as run_server
 
-    run_server(_library(db, model, device), host=host, port=port, max_upload_mb=max_upload_mb)
+    run_server(_library(db, model, device, runtime), host=host, port=port, max_upload_mb=max_upload_mb)

@@ -51,3 +51,7 @@ class ModelMismatchError(StoreError):
 
 class IndexLockedError(StoreError):
     """Another process is writing to the same index."""
+
+
+class RuntimeChoiceError(ClapsearchError):
+    """An unknown --runtime / CLAPSEARCH_RUNTIME value, or one the chosen model cannot run in."""

@@ -123,7 +123,8 @@ def info_text(info: dict, failed: bool = False, warnings: bool = False) -> str:
     """The index's details in human units; the failures and warnings listed only when asked for."""
     lines = [
         f"index: {printable(info['db'])}",
-        f"model: {info['model']} (fingerprint {info['fingerprint']})",
+        f"model: {info['model']} (fingerprint {info['fingerprint']})"
+        + (f", audio embedded with {' + '.join(info['audio_runtimes'])}" if info.get("audio_runtimes") else ""),
         f"windows: {_seconds(info['window_seconds'])} long, every {_seconds(info['hop_seconds'])}",
         f"files: {info['files_indexed']:,} indexed, {info['files_failed']:,} failed, "
         f"{info['files_with_warnings']:,} with warnings",

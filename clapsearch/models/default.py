@@ -2,7 +2,8 @@
 
 Loading it is cheap: name, sizes, fingerprint and logit scale come from the config and the
 fingerprint cache; each tower loads on first use. Text runs in ONNX Runtime (no torch, no
-transformers); audio builds only the torch audio encoder. `load_reference` is the plain torch
+transformers). Audio runs in the runtime chosen (models/runtime/choice.py): ONNX Runtime int8 by
+default, ONNX Runtime fp32, or the torch audio encoder alone. `load_reference` is the plain torch
 model everything here is tested against (and computes the cached values once).
 """
 
@@ -17,9 +18,12 @@ from ..errors import NoDefaultModelError
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "default"
 
 
-def load(arg: str = "", name: str | None = None, device: str | None = None):
+INT8_FILE, INT8_INFO = "audio-int8.onnx", "audio-int8.json"
+
+
+def load(arg: str = "", name: str | None = None, device: str | None = None, runtime: str | None = None):
     _require_assets()
-    return DefaultModel(name=name or "default", device=device)
+    return DefaultModel(name=name or "default", device=device, runtime=runtime)
 
 
 def load_reference(name: str = "default", device: str | None = None):
@@ -41,13 +45,17 @@ def _require_assets() -> None:
 class DefaultModel:
     """The AudioTextModel of the bundled model, its towers loaded lazily (thread-safe)."""
 
-    def __init__(self, name: str = "default", device: str | None = None):
+    def __init__(self, name: str = "default", device: str | None = None, runtime: str | None = None):
         from .fingerprint_cache import cached_identity
+        from .runtime.choice import DEFAULT_RUNTIME, asked_runtime
         from .text_source import resolve_text_source
 
         config = json.loads((ASSET_DIR / "config.json").read_text())
         self.name = name
         self.device = device
+        self._asked_runtime = asked_runtime(runtime)
+        # Which engine embeds audio; every runtime holds the quality bar, so the fingerprint is shared.
+        self.runtime = self._asked_runtime or DEFAULT_RUNTIME
         self.dim = int(config["embed_dim"])
         self.sample_rate = int(config["sample_rate"])
         self.window_seconds = float(config["window_seconds"])
@@ -90,24 +98,58 @@ class DefaultModel:
         """(B, dim) float32 numpy array, L2-normalised."""
         return self._text_tower().embed(list(texts))
 
-    # ---- audio: only the torch audio encoder ----------------------------------------------------
+    # ---- audio: ONNX Runtime (fp32 or int8) or the torch audio encoder ------------------------
     def _audio_encoder(self):
         with self._lock:
             if self._audio is None:
-                self._audio = _build_audio_encoder(self.device)
+                self._audio = self._build_audio()
         return self._audio
+
+    def _build_audio(self):
+        import torch
+
+        if self._asked_runtime is None and self.device is None and torch.cuda.is_available():
+            self.runtime = "torch"  # a GPU beats the CPU-only ONNX towers; an explicit choice still wins
+        if self.runtime == "torch":
+            return _build_audio_encoder(self.device)
+        from .aisfx import LogMelFrontEnd
+        from .runtime.audio_onnx import OnnxAudioTower, export_audio_tower, fp32_path
+
+        if self.runtime == "onnx-int8":
+            path = self._int8_path()
+        else:
+            path = fp32_path(self.fingerprint)
+            if not path.is_file():
+                path = _export_somewhere(_build_audio_encoder("cpu")[0], path, export_audio_tower)
+        # The front end has no learned weights: the ONNX path needs none of the torch encoder's.
+        return OnnxAudioTower(path, LogMelFrontEnd()), None
+
+    def _int8_path(self) -> Path:
+        """The shipped int8 tower, refused when it was quantised from other weights than these."""
+        from ..errors import RuntimeChoiceError
+
+        info_file = ASSET_DIR / INT8_INFO
+        made_from = json.loads(info_file.read_text())["fingerprint"] if info_file.is_file() else None
+        if made_from != self.fingerprint:
+            raise RuntimeChoiceError(
+                "The bundled int8 audio tower is missing or was quantised from other weights than this "
+                "default model; run `python -m training.recipes.default.quantize` or use --runtime onnx.")
+        return ASSET_DIR / INT8_FILE
 
     def embed_audio(self, waves):
         import torch
         from torch.nn import functional as F
 
         encoder, device = self._audio_encoder()
+        if device is None:  # an ONNX tower
+            return torch.from_numpy(encoder.embed(waves))
         with torch.inference_mode():
             waves = torch.as_tensor(waves, dtype=torch.float32).to(device)
             return F.normalize(encoder(waves).float(), dim=-1).cpu()
 
     def __repr__(self) -> str:
-        return f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s>"
+        return (f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s "
+                f"runtime={self.runtime}>")
 
 
 def _export_somewhere(module, path: Path, export) -> Path:

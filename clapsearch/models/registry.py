@@ -110,17 +110,26 @@ def resolve(name: str) -> tuple[str, str]:
     return prefix, arg
 
 
-def load_model(name: str | None = None, device: str | None = None) -> AudioTextModel:
-    """Load a model by name ("default" when None) on `device` ("cpu", "cuda", or None = best)."""
+def load_model(name: str | None = None, device: str | None = None, runtime: str | None = None) -> AudioTextModel:
+    """Load a model by name ("default" when None) on `device` ("cpu", "cuda", or None = best).
+
+    runtime: "torch", "onnx" or "onnx-int8" for the audio tower (else CLAPSEARCH_RUNTIME, else the
+    model's default); only the default model has ONNX towers, the others refuse anything but torch.
+    """
+    from .runtime.choice import asked_runtime, refuse_onnx
+
     name = name or os.environ.get("CLAPSEARCH_MODEL") or "default"
+    runtime = asked_runtime(runtime)
     prefix, arg = resolve(name)
     backend = _BACKENDS[prefix]
     loader = backend.loader
     if isinstance(loader, str):
         module_name, _, func_name = loader.partition(":")
         loader = getattr(importlib.import_module(module_name), func_name)
-    model = loader(arg, name=name, device=device)
-    return model
+    if prefix == "default":
+        return loader(arg, name=name, device=device, runtime=runtime)
+    refuse_onnx(runtime, name)
+    return loader(arg, name=name, device=device)
 
 
 def _register_builtins() -> None:

@@ -260,6 +260,20 @@ class Store:
             with self._transaction() as db:
                 self._set_meta(db, {"indexed_roots": json.dumps(merged)})
 
+    def audio_runtimes(self) -> list[str]:
+        """The runtimes (torch, onnx, onnx-int8) whose vectors this index holds; [] before they were kept."""
+        db = self._read_db()
+        if db is None:
+            return []
+        return json.loads(self._meta(db).get("audio_runtimes", "[]"))
+
+    def add_audio_runtime(self, runtime: str) -> None:
+        """Remember a runtime that embedded files here (a meta key: no migration), shown by `info`."""
+        known = self.audio_runtimes()
+        if runtime not in known:
+            with self._transaction() as db:
+                self._set_meta(db, {"audio_runtimes": json.dumps(known + [runtime])})
+
     def _dim(self) -> int:
         meta = self.model_meta()
         if meta is None:
