@@ -3,6 +3,7 @@
     python benchmarks/index_speed.py --model tiny --minutes 20
     python benchmarks/index_speed.py --model hf:laion/clap-htsat-unfused --minutes 10 --workers 2 --batch-size 16
     python benchmarks/index_speed.py --model tiny --long-file-hours 3      # peak RSS while indexing one 3-hour file
+    python benchmarks/index_speed.py --model default --runtime torch,onnx,onnx-int8 --rounds 2  # runtimes compared
 
 1. Writes a library of mixed formats (wav, flac, ogg, mp3, aiff), rates (8-48 kHz), channel counts
    (1-2) and lengths (2 s to 2 min) totalling --minutes of audio (tones, chirps, noise).
@@ -12,6 +13,13 @@
    pure forward throughput, with no decoding, resampling, windowing or storing.
 4. Prints both in windows/s and audio-s/s, their ratio (pipeline efficiency; 1.0 = the pipeline
    costs nothing beyond the model), and the peak RSS of the process.
+5. Indexes the unchanged library again into the same index (nothing to embed) and reports that
+   run's wall time as a share of the first.
+
+`--runtime A,B,...` (default model only: torch, onnx, onnx-int8) repeats steps 2-5 for each runtime
+on the same library, `--rounds` times in alternating order, and ends with one table: on a shared
+machine compare the runtimes' ratios within one run, not absolute figures across runs. audio-s/s
+is "x real time".
 
 `--model tiny` builds the test-only tiny model from tests/tiny_model.py (no weights needed); it
 measures the pipeline's overhead against a very fast model, which is the hard case for the ratio.
@@ -36,14 +44,14 @@ FORMATS = [(".wav", 16000, 1), (".flac", 44100, 2), (".ogg", 22050, 1), (".mp3",
 LENGTHS = [2.0, 7.0, 15.0, 30.0, 60.0, 120.0]
 
 
-def load(name: str, device: str | None):
+def load(name: str, device: str | None, runtime: str | None = None):
     if name == "tiny":
         from tests.tiny_model import load_tiny, write_tiny_text_model
 
         return load_tiny(write_tiny_text_model(Path(tempfile.mkdtemp()) / "tiny-text"))
     from clapsearch import load_model
 
-    return load_model(name, device=device)
+    return load_model(name, device=device, runtime=runtime)
 
 
 def signal(kind: int, seconds: float, rate: int, channels: int, seed: int) -> np.ndarray:
@@ -88,8 +96,8 @@ class WindowCounter:
 
     def __init__(self, model):
         self.inner, self.windows, self.calls, self.seconds = model, 0, 0, 0.0
-        for key in ("name", "dim", "fingerprint", "sample_rate", "window_seconds", "logit_scale"):
-            setattr(self, key, getattr(model, key))
+        for key in ("name", "dim", "fingerprint", "sample_rate", "window_seconds", "logit_scale", "runtime"):
+            setattr(self, key, getattr(model, key, "torch"))
 
     def embed_audio(self, waves):
         self.windows += len(waves)
@@ -157,45 +165,66 @@ class RssSampler:
         self.thread.join()
 
 
-def run_library(args, model) -> None:
-    from clapsearch.api import Library
-
+def run_library(args, models: dict) -> None:
+    """Index one generated library with each model (runtime), `args.rounds` times; print a table."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "lib"
         root.mkdir()
         started = time.perf_counter()
         files, seconds = write_library(root, args.minutes)
         print(f"library: {files} files, {seconds / 60:.1f} min of audio, written in {time.perf_counter() - started:.1f} s")
-        counter = WindowCounter(model)
         import faiss  # noqa: F401  (a one-time import, as the model load is: not part of the steady state)
 
-        # Forward speed before and after indexing, keeping the faster: on a shared machine the load
-        # changes from minute to minute, and the faster figure gives the more conservative ratio.
-        forward_before = forward_throughput(model, root, args.batch_size, 8)
+        rows = []
+        for round_no in range(args.rounds):
+            order = list(models) if round_no % 2 == 0 else list(models)[::-1]  # alternate: load drifts
+            for label in order:
+                print(f"--- {label} (round {round_no + 1})")
+                rows.append(index_once(args, models[label], root, Path(tmp) / f"{label}-{round_no}.db", label))
+        print("\n| runtime | end to end x real time | forward x real time | efficiency | re-index unchanged "
+              "| peak RSS while indexing |\n|---|---|---|---|---|---|")
+        for row in rows:
+            print(f"| {row['label']} | {row['end_to_end']:.1f} | {row['forward']:.1f} | {row['efficiency']:.3f} "
+                  f"| {row['reindex_share'] * 100:.2f} % | {row['rss']:.0f} MiB |")
 
-        cpu_started = time.process_time()
-        summary = Library(db=Path(tmp) / "index.db", model=counter).index(
-            [root], batch_size=args.batch_size, workers=args.workers)
-        index_cpu = time.process_time() - cpu_started
-        assert not summary.failed, summary.failed
-        index_wps = counter.windows / summary.wall_seconds
-        hop = model.window_seconds / 2
-        print(f"index:   {summary.indexed} files, {summary.audio_seconds:.0f} audio-s in {summary.wall_seconds:.2f} s "
-              f"= {summary.audio_seconds / summary.wall_seconds:.1f} audio-s/s; "
-              f"{counter.windows} windows ({counter.calls} calls) = {index_wps:.1f} windows/s")
-        forward_after = forward_throughput(model, root, args.batch_size, max(8, counter.calls))
-        forward_wps, forward_wpcpu = max(forward_before, forward_after)
-        print(f"forward: {forward_wps:.1f} windows/s = {forward_wps * hop:.1f} audio-s/s at the default hop "
-              f"({hop:g} s); batch size {args.batch_size}")
-        print(f"pipeline efficiency (index windows/s / forward windows/s, wall clock): {index_wps / forward_wps:.3f}")
-        # Within the one run, immune to load changes between runs: how much of the wall time the model was busy.
-        print(f"model busy: {counter.seconds:.2f} s of {summary.wall_seconds:.2f} s = "
-              f"{counter.seconds / summary.wall_seconds:.3f} of the index run's wall time")
-        # CPU time is less disturbed by other processes on a shared machine; it counts all the work the
-        # pipeline adds (decoding, resampling, hashing, storing) but not how well it overlaps the model.
-        print(f"CPU-time efficiency (forward CPU-s / index CPU-s for the same windows): "
-              f"{(counter.windows / forward_wpcpu) / index_cpu:.3f}")
-        print(f"peak RSS: {peak_rss_mib():.0f} MiB")
+
+def index_once(args, model, root: Path, db: Path, label: str) -> dict:
+    from clapsearch.api import Library
+
+    counter = WindowCounter(model)
+    # Forward speed before and after indexing, keeping the faster: on a shared machine the load
+    # changes from minute to minute, and the faster figure gives the more conservative ratio.
+    forward_before = forward_throughput(model, root, args.batch_size, 8)
+
+    cpu_started = time.process_time()
+    with RssSampler() as sampler:
+        summary = Library(db=db, model=counter).index([root], batch_size=args.batch_size, workers=args.workers)
+    index_cpu = time.process_time() - cpu_started
+    assert not summary.failed, summary.failed
+    index_wps = counter.windows / summary.wall_seconds
+    hop = model.window_seconds / 2
+    print(f"index:   {summary.indexed} files, {summary.audio_seconds:.0f} audio-s in {summary.wall_seconds:.2f} s "
+          f"= {summary.audio_seconds / summary.wall_seconds:.1f} audio-s/s; "
+          f"{counter.windows} windows ({counter.calls} calls) = {index_wps:.1f} windows/s")
+    forward_after = forward_throughput(model, root, args.batch_size, max(8, counter.calls))
+    forward_wps, forward_wpcpu = max(forward_before, forward_after)
+    print(f"forward: {forward_wps:.1f} windows/s = {forward_wps * hop:.1f} audio-s/s at the default hop "
+          f"({hop:g} s); batch size {args.batch_size}")
+    print(f"pipeline efficiency (index windows/s / forward windows/s, wall clock): {index_wps / forward_wps:.3f}")
+    # Within the one run, immune to load changes between runs: how much of the wall time the model was busy.
+    print(f"model busy: {counter.seconds:.2f} s of {summary.wall_seconds:.2f} s = "
+          f"{counter.seconds / summary.wall_seconds:.3f} of the index run's wall time")
+    # CPU time is less disturbed by other processes on a shared machine; it counts all the work the
+    # pipeline adds (decoding, resampling, hashing, storing) but not how well it overlaps the model.
+    print(f"CPU-time efficiency (forward CPU-s / index CPU-s for the same windows): "
+          f"{(counter.windows / forward_wpcpu) / index_cpu:.3f}")
+    again = Library(db=db, model=counter).index([root], batch_size=args.batch_size, workers=args.workers)
+    assert again.indexed == 0, "the unchanged library was embedded again"
+    print(f"re-index unchanged: {again.wall_seconds:.2f} s = {again.wall_seconds / summary.wall_seconds * 100:.2f} % "
+          f"of the first run; peak RSS while indexing {sampler.peak:.0f} MiB, process peak {peak_rss_mib():.0f} MiB")
+    return {"label": label, "end_to_end": summary.audio_seconds / summary.wall_seconds, "forward": forward_wps * hop,
+            "efficiency": index_wps / forward_wps, "reindex_share": again.wall_seconds / summary.wall_seconds,
+            "rss": sampler.peak}
 
 
 def run_long_file(args, model) -> None:
@@ -232,19 +261,28 @@ def main(argv=None) -> None:
                         help="torch intra-op threads (default: torch's own choice)")
     parser.add_argument("--long-file-hours", type=float, default=None,
                         help="instead, index one generated file this long and report peak RSS")
+    parser.add_argument("--runtime", default=None,
+                        help="audio runtime(s) of the default model, comma-separated: torch,onnx,onnx-int8 "
+                             "[default: the model's own]")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the runtimes, in alternating order")
     args = parser.parse_args(argv)
-    model = load(args.model, args.device)
+    runtimes = args.runtime.split(",") if args.runtime else [None]
+    models = {runtime or "default runtime": load(args.model, args.device, runtime) for runtime in runtimes}
+    model = next(iter(models.values()))
     import torch
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
 
     print(f"model {args.model}: dim {model.dim}, {model.sample_rate} Hz, {model.window_seconds} s windows; "
-          f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs")
+          f"runtimes {', '.join(models)}; torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f}")
     if args.long_file_hours:
-        run_long_file(args, model)
+        for label, each in models.items():
+            print(f"--- {label}")
+            run_long_file(args, each)
     else:
-        run_library(args, model)
+        run_library(args, models)
 
 
 if __name__ == "__main__":
