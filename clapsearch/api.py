@@ -340,7 +340,7 @@ def tag(paths, labels: list[str] | None = None, model=None, top: int = 5, multi_
     Returns [{"path", "labels": [{"label", "score"}]}]; a file that cannot be decoded gets no labels
     and an "error". No index is needed. When the index (db) exists and was built with the same model,
     its cached label embeddings are used and extended, and an unchanged indexed file's stored vector
-    is reused instead of decoding it again.
+    is reused instead of decoding it again. runtime: the audio tower's engine, as for Library.
     """
     from .vocab import builtin_labels
 

@@ -108,7 +108,8 @@ class DefaultModel:
     def _build_audio(self):
         import torch
 
-        if self._asked_runtime is None and self.device is None and torch.cuda.is_available():
+        on_gpu = self.device != "cpu" if self.device else torch.cuda.is_available()
+        if self._asked_runtime is None and on_gpu:
             self.runtime = "torch"  # a GPU beats the CPU-only ONNX towers; an explicit choice still wins
         if self.runtime == "torch":
             return _build_audio_encoder(self.device)
