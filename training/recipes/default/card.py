@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -75,7 +76,44 @@ def _speed_lines(out: Path) -> list[str]:
     if not path.is_file():
         return ["Not measured yet: run `python -m training.recipes.default.speed`."]
     speed = json.loads(path.read_text())
-    return [f"- {k}: {v}" for k, v in speed.items()]
+    lines = [f"- {k}: {v}" for k, v in speed.items()]
+    torch_forward = speed.get("default forward (x real time, pre-decoded windows)")
+    torch_e2e = speed.get("default end to end (x real time, embed_files, 50 % hop)")
+    for runtime in ("onnx", "onnx-int8"):  # ratios within one run hold however loaded the machine was
+        forward = speed.get(f"default forward, {runtime} runtime (x real time)")
+        e2e = speed.get(f"default end to end, {runtime} runtime (x real time)")
+        if forward and e2e and torch_forward and torch_e2e:
+            lines.append(f"- {runtime} / torch, same run: forward {forward / torch_forward:.1f}x, "
+                         f"end to end {e2e / torch_e2e:.1f}x")
+    load = speed.get("machine", "").rpartition("load average at start ")[2]
+    if load.replace(".", "", 1).isdigit() and float(load) > 2 * (os.cpu_count() or 1):
+        lines += ["", f"Measured under load (load average {load}): the ratios within the run hold, the absolute "
+                  "figures do not; rerun the command on a quiet machine, then `python -m training.recipes.default.card`."]
+    return lines
+
+
+def _runtime_lines(out: Path) -> list[str]:
+    """How the int8 tower was calibrated (audio-int8.json) and how close both ONNX towers are to torch."""
+    lines = []
+    int8 = out / "audio-int8.json"
+    if int8.is_file():
+        c = json.loads(int8.read_text())["calibration"]
+        lines.append(f"Calibration (`{json.loads(int8.read_text())['command']}`): {c['windows']} windows of "
+                     f"{c['clips']} real clips ({c['clips_per_folder']} per source, up to {c['windows_per_clip']} "
+                     f"each) from {', '.join(c['sources'])}; {c['method']} ranges ({c['percentile']}).")
+    quality = out / "runtime_quality.json"
+    if not quality.is_file():
+        return lines + ["", "Quality not measured yet: run `python benchmarks/runtime_quality.py --write`."]
+    q = json.loads(quality.read_text())
+    lines += ["", f"Cosine to torch fp32 on {q['windows']} windows of {q['clips']} real clips held out of the "
+              f"calibration (`{q['command']}`):", "",
+              "| runtime | window median | p5 | min | clip (mean vector) median | min |", "|---|---|---|---|---|---|"]
+    for runtime in ("onnx", "onnx-int8"):
+        w, f = q[runtime]["window cosine"], q[runtime]["clip cosine"]
+        lines.append(f"| {runtime} | {w['median']:.4f} | {w['p5']:.4f} | {w['min']:.4f} | {f['median']:.4f} "
+                     f"| {f['min']:.4f} |")
+    return lines + ["", "Quality bar: median window cosine >= 0.999. Not measured here: the validation "
+                    "split's figures per runtime (they need the recipe cache)."]
 
 
 def _walk_through_lines(report: dict) -> list[str]:
@@ -108,9 +146,21 @@ def write_card(out: Path, report: dict) -> Path:
         classes=zs.get("classes", 0), zs_clips=zs.get("clips", 0), template=ZERO_SHOT_TEMPLATE,
         settings=json.dumps(t["settings"], indent=2), best_epoch=t["best_epoch"], seconds=t["seconds"],
         speed="\n".join(_speed_lines(out)),
+        runtimes="\n".join(_runtime_lines(out)),
         walk_through="\n".join(_walk_through_lines(report)),
         command=_command(report),
     )
     path = out / "MODEL_CARD.md"
     path.write_text(text)
     return path
+
+
+def rewrite_card(out: Path) -> Path:
+    """The card again from the validation.json beside the model (after speed or runtime figures change)."""
+    return write_card(out, json.loads((out / "validation.json").read_text()))
+
+
+if __name__ == "__main__":  # python -m training.recipes.default.card: rewrite the bundled model's card
+    from .__main__ import DEFAULT_OUT
+
+    print(rewrite_card(DEFAULT_OUT))

@@ -4,7 +4,9 @@ Indexing speed in audio-seconds per wall-second on this machine:
 - forward: the model alone on pre-decoded windows (batches of 32);
 - end to end: clapsearch.audio.pipeline.embed_files over generated WAV files (decode, resample,
   50 % hop windows, model), as `clapsearch index` runs it;
-- the paper's audio architecture (CNN14, 5 s windows at 44.1 kHz, random weights: speed only).
+- the paper's audio architecture (CNN14, 5 s windows at 44.1 kHz, random weights: speed only);
+- for the bundled model, the same two figures with each ONNX runtime (onnx, onnx-int8), measured
+  in the same run as torch's so that their ratios hold on a shared machine.
 The load average is recorded: the machine is shared, so figures vary with what else runs.
 """
 
@@ -73,8 +75,24 @@ def measure(model_dir: Path) -> dict:
         "default forward (x real time, pre-decoded windows)": round(forward_rate(model.embed_audio, window, model.window_seconds), 1),
         "default end to end (x real time, embed_files, 50 % hop)": round(end_to_end_rate(model), 1),
         "paper CNN14 forward (x real time, 5 s windows)": round(paper_forward_rate(), 1),
+        **runtime_rates(model_dir, window),
         "command": "python -m training.recipes.default.speed --write",
     }
+
+
+def runtime_rates(model_dir: Path, window: int) -> dict:
+    """Forward and end-to-end rates of the ONNX runtimes; only the bundled model has them."""
+    from clapsearch.models.default import ASSET_DIR, DefaultModel
+
+    if Path(model_dir).resolve() != ASSET_DIR:
+        return {}
+    figures = {}
+    for runtime in ("onnx", "onnx-int8"):
+        model = DefaultModel(runtime=runtime)
+        figures[f"default forward, {runtime} runtime (x real time)"] = round(
+            forward_rate(model.embed_audio, window, model.window_seconds), 1)
+        figures[f"default end to end, {runtime} runtime (x real time)"] = round(end_to_end_rate(model), 1)
+    return figures
 
 
 def main(argv=None) -> None:
