@@ -77,7 +77,7 @@ MSCLAP_REPO = "microsoft/msclap"
 _LAION = dict(backend="hf", license="Apache-2.0", window_seconds=10.0, sample_rate=48000, dim=512)
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("default", "the bundled model (aisfx sound-effects CNN + MiniLM text), 23 MB, no download",
+    Preset("default", "the bundled model (aisfx sound-effects CNN + MiniLM text), 30 MB, no download",
            "sound effects and instruments offline; a fallback when nothing can be downloaded",
            "default", "CC BY 4.0 (aisfx weights), Apache-2.0 (MiniLM)", 2.3, 44100, 512, 0),
     Preset("laion-general", "LAION-CLAP larger_clap_general (HTSAT-base + RoBERTa)",
