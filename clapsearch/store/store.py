@@ -96,7 +96,9 @@ class Store:
         self.close()
 
     def _connect(self):
-        import sqlite_utils
+        from .sqlite_utils_import import import_sqlite_utils
+
+        sqlite_utils = import_sqlite_utils()
 
         if self.readonly:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
