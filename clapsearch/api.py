@@ -260,6 +260,8 @@ class Library:
             return store.indexed_roots()
 
     def info(self) -> dict:
+        from .store.vector_index import memory_bytes
+
         with _open_existing(self.db, readonly=True) as store:
             meta = store.model_meta() or {}
             stats = store.stats()
@@ -270,7 +272,8 @@ class Library:
                 "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
                 "files_with_warnings": stats["files_with_warnings"],
                 "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
-                "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
+                "index_kind": stats["faiss_kind"],
+                "index_memory_bytes": memory_bytes(stats["faiss_bytes"], stats["segments"]), "db_bytes": stats["db_bytes"],
                 "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
 
     # ---- for a long-running reader (clapsearch serve) --------------------------------------------

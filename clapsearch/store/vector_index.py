@@ -33,6 +33,16 @@ IVFPQ_RETRAIN_GROWTH = 4
 IVFPQ_TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS asks for at least 39)
 
 
+# Loading a saved index also rebuilds IndexIDMap2's reverse map (id -> position), which the file
+# does not hold: measured at 45-47 bytes a vector over the file's size (benchmarks/ann_recall.py).
+ID_MAP_BYTES_PER_VECTOR = 46
+
+
+def memory_bytes(file_bytes: int, count: int) -> int:
+    """About how much memory the saved index takes once a search has loaded it."""
+    return int(file_bytes) + ID_MAP_BYTES_PER_VECTOR * int(count) if file_bytes else 0
+
+
 class IndexSettings:
     """How the FAISS index is chosen and tuned; `kind` is "auto", "flat", "hnsw" or "ivfpq"."""
 
