@@ -7,8 +7,8 @@ file's centre), --windows-per-file windows each. Two kinds of query, as the tool
 from every window: a description). Truth is exact inner-product search over the same vectors.
 
 The index is the store's own (clapsearch.store.vector_index.VectorIndex with kind "ivfpq", its
-default settings: lists a power of two near 2 sqrt(N), 64-byte codes, nprobe 32, 200 candidates
-re-scored with their exact vectors), fed from memory instead of SQLite. Memory is the resident
+default settings: lists a power of two near 2 sqrt(N), 64-byte codes, 1/64 of the lists probed
+(at least 32), 200 candidates re-scored with their exact vectors), fed from memory instead of SQLite. Memory is the resident
 size the saved index adds when it is loaded again (what `clapsearch` holds while searching),
 and the FAISS file's size; flat (exact) is measured the same way for comparison.
 
@@ -119,7 +119,8 @@ def measure(size, args):
     with tempfile.TemporaryDirectory(dir=args.tmp) as folder:
         for kind in ([FLAT] if args.flat else []) + [IVFPQ]:
             index, seconds, memory, file_bytes = build(kind, data, folder)
-            row = {"passages": size, "kind": kind, "lists": int(faiss.extract_index_ivf(index.index).nlist) if kind == IVFPQ
+            row = {"passages": size, "kind": kind, "nprobe": index.settings.probes_for(
+                       faiss.extract_index_ivf(index.index).nlist) if kind == IVFPQ else 0, "lists": int(faiss.extract_index_ivf(index.index).nlist) if kind == IVFPQ
                    else 0, "build_s": round(seconds, 1), "memory_bytes": memory, "file_bytes": file_bytes,
                    "memory_per_million_mb": round(memory / size * 1e6 / 2**20, 1)}
             for name, query_rows in asked.items():

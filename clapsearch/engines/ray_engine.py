@@ -31,7 +31,7 @@ from ..errors import ClapsearchError
 from ..models.base import window_samples
 from .ray_stages import Decoder, Embedder, ModelByName, ShippedModel
 
-FILES_PER_BLOCK = 8  # files per decode block on the first pass: what one dead worker can lose
+FILES_PER_BLOCK = 8  # at most this many files per decode block on the first pass: what a dead worker can lose
 CHUNKS_PER_MODEL_CALL = 4  # chunk rows per Embedder call (each up to `batch_size` windows)
 DECODE_CPUS = 0.25  # decoding is light next to the model; a quarter CPU each lets several share a core
 GPU_BATCH_SIZE = 256  # windows per model call on a GPU (the CPU one is --batch-size)
@@ -136,6 +136,8 @@ def _dataset(ray, remaining: dict, files_per_block: int, chunks_per_call: int, l
     """The two-stage pipeline over the files left. A retry pass (one file per block, one chunk per
     call, one call at a time per actor) keeps a file that kills its worker away from the others."""
     items = [{"file_no": n, "path": os.fsencode(p)} for n, p in remaining.items()]
+    # Enough blocks for every decoder to have several (a block is decoded by one actor, in order).
+    files_per_block = max(1, min(files_per_block, len(items) // (4 * pool.decoders)))
     blocks = max(1, -(-len(items) // files_per_block))
     in_flight = None if files_per_block > 1 else 1  # None: Ray Data's default queue per actor
 

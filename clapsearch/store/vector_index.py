@@ -11,8 +11,9 @@ searches exclude until the next rebuild).
 
 Three kinds, chosen by size unless one is asked for: flat (exact) up to `hnsw_threshold`
 vectors, HNSW (a graph over the full vectors: fast, about 2.3 KB a vector at dim 512) up to
-`ivfpq_threshold`, then IVF-PQ (inverted lists of 64-byte product-quantised codes: about 90 bytes
-a vector, so 10M passages fit in about 1 GB; see benchmarks/ann_recall.py and docs/scale.md).
+`ivfpq_threshold`, then IVF-PQ (inverted lists of 64-byte product-quantised codes: about 130
+bytes a vector in memory, so 10M passages fit in about 1.3 GB; see benchmarks/ann_recall.py and
+docs/scale.md).
 IVF-PQ's codes only pick candidates: they are re-scored with their exact vectors from SQLite, so
 the scores a search returns are exact, and so are reconstructed vectors.
 """
@@ -48,14 +49,14 @@ class IndexSettings:
 
     def __init__(self, kind="auto", hnsw_threshold=200_000, hnsw_m=32,
                  ef_construction=80, ef_search=128, search_threads=1, ivfpq_threshold=2_000_000,
-                 pq_bytes=64, nprobe=32, rerank=200):
+                 pq_bytes=64, nprobe=None, rerank=200):
         if kind not in ("auto",) + KINDS:
             raise ValueError(f"index_kind must be 'auto', 'flat', 'hnsw' or 'ivfpq', not {kind!r}")
         self.kind = kind
         self.hnsw_threshold = hnsw_threshold
         self.ivfpq_threshold = ivfpq_threshold
         self.pq_bytes = pq_bytes  # bytes per code: dim / pq_bytes dimensions per sub-quantiser
-        self.nprobe = nprobe  # inverted lists visited per query
+        self.nprobe = nprobe  # inverted lists visited per query; None: see probes_for
         self.rerank = rerank  # candidates re-scored exactly per query (at least 10 per result asked)
         self.hnsw_m = hnsw_m
         self.ef_construction = ef_construction
@@ -73,6 +74,12 @@ class IndexSettings:
         if current in (HNSW, IVFPQ):
             return HNSW if count >= self.hnsw_threshold // 2 else FLAT
         return HNSW if count >= self.hnsw_threshold else FLAT
+
+    def probes_for(self, lists: int) -> int:
+        """Lists visited per query: 1/64 of them, at least 32 (measured at 1M passages: 32 of 2048
+        gave recall@10 0.998 for audio-like and 0.889 for text-like queries). A fixed share keeps
+        recall as the index grows; the work per query grows with it (N/64 codes)."""
+        return self.nprobe or max(32, lists // 64)
 
     def lists_for(self, count: int) -> int:
         """Inverted lists for `count` vectors: a power of two near 2 sqrt(count), trainable from it."""
@@ -258,7 +265,7 @@ class VectorIndex:
         inner = faiss.IndexIVFPQ(quantizer, self.dim, lists, codes, 8, faiss.METRIC_INNER_PRODUCT)
         inner.cp.seed = 1234  # the same sample trains the same lists on every run
         inner.train(np.ascontiguousarray(vectors_for(sample), dtype=np.float32))
-        inner.nprobe = self.settings.nprobe
+        inner.nprobe = self.settings.probes_for(lists)
         self.index = faiss.IndexIDMap2(inner)  # FAISS's Python wrappers keep inner and quantizer alive
         self.trained = len(live)
 
@@ -291,7 +298,7 @@ class VectorIndex:
         if self.kind == HNSW:
             params = faiss.SearchParametersHNSW(efSearch=max(self.settings.ef_search, k))
         elif self.kind == IVFPQ:
-            params = faiss.SearchParametersIVF(nprobe=self.settings.nprobe)
+            params = faiss.SearchParametersIVF(nprobe=self.settings.probes_for(faiss.extract_index_ivf(self.index).nlist))
         else:
             params = faiss.SearchParameters()
         if selector is not None:
