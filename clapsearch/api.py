@@ -115,7 +115,7 @@ class Library:
 
         engine: "local" (decoding threads here; `workers` of them, default 2), "ray" (a Ray cluster
         at `address`, else a private local instance; `workers` model actors, default one per GPU
-        or half the CPUs), or an engine object (see clapsearch.engines)."""
+        or per CPU left beside the decoders), or an engine object (see clapsearch.engines)."""
         from .progress import Counter
         from .scan import scan
         from .store import Store

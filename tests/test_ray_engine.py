@@ -133,6 +133,8 @@ def test_actor_pool_asks_for_a_gpu_per_model_worker_when_the_cluster_has_gpus():
     gpus = _Pool.plan({"CPU": 16.0, "GPU": 2.0}, None, None, 32, GPU_BATCH_SIZE)
     assert (gpus.models, gpus.model_args, gpus.model_batch, gpus.decoders) == (2, {"num_gpus": 1, "num_cpus": 1},
                                                                                 GPU_BATCH_SIZE, 14)
+    assert (_Pool.plan({"CPU": 32.0}, None, None, 32, GPU_BATCH_SIZE).models,
+            _Pool.plan({"CPU": 32.0}, None, None, 32, GPU_BATCH_SIZE).decoders) == (31, 4)
     cpus = _Pool.plan({"CPU": 2.0}, 2, None, 32, GPU_BATCH_SIZE)
     assert (cpus.models, cpus.model_batch, cpus.decoders) == (2, 32, 1)
     assert 2 * cpus.model_args["num_cpus"] + 0.25 * cpus.decoders <= 2  # everything fits: no actor waits forever

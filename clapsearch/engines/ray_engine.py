@@ -117,12 +117,14 @@ class _Pool:
     @classmethod
     def plan(cls, resources: dict, workers, decoders, cpu_batch: int, gpu_batch: int) -> "_Pool":
         cpus, gpus = float(resources.get("CPU", 1)), int(resources.get("GPU", 0))
-        if gpus:  # one model actor per GPU; the CPUs left decode
+        if gpus:  # one model actor per GPU; one decoder per CPU left (a GPU outruns many decoders)
             models = workers or gpus
-            decoders = decoders or max(1, int((cpus - models) / DECODE_CPUS / 4))
+            decoders = decoders or max(1, int(cpus - models))
             return cls(models, {"num_gpus": 1, "num_cpus": 1}, gpu_batch, decoders)
-        models = workers or max(1, int(cpus // 2))
-        decoders = decoders or max(1, models // 2)
+        # CPUs only: one decoder per 8 CPUs (decoding is an order of magnitude lighter than the
+        # model), and a model actor per CPU left.
+        decoders = decoders or max(1, int(cpus // 8))
+        models = workers or max(1, int(cpus - DECODE_CPUS * decoders))
         share = (cpus - DECODE_CPUS * decoders) / models
         if share < 0.1:
             raise ClapsearchError(f"The Ray cluster has {cpus:g} CPUs, too few for {models} model workers and "
