@@ -124,10 +124,14 @@ def measure(size, args):
             row = {"passages": size, "kind": kind, "lists": lists,
                    "nprobe": index.settings.probes_for(lists) if kind == IVFPQ else 0, "build_s": round(seconds, 1), "memory_bytes": memory, "file_bytes": file_bytes,
                    "memory_per_million_mb": round(memory / size * 1e6 / 2**20, 1)}
-            for probes in (args.nprobe if kind == IVFPQ and args.nprobe else [None]):
+            sweep = [(p, r) for p in (args.nprobe or [None]) for r in (args.rerank or [None])]
+            for probes, rerank in (sweep if kind == IVFPQ else [(None, None)]):
                 if probes is not None:
                     index.settings.nprobe = probes
                     row = dict(row, nprobe=probes)
+                if rerank is not None:
+                    index.settings.rerank = rerank
+                row = dict(row, rerank=index.settings.rerank if kind == IVFPQ else 0)
                 for name, query_rows in asked.items():
                     found, times = [], []
                     for query in query_rows:
@@ -155,6 +159,8 @@ def main():
     parser.add_argument("--nprobe", type=lambda text: [int(v) for v in text.split(",")], default=None,
                         help="IVF-PQ lists probed per query, comma-separated, all on one built index "
                              "[default: the store's rule]")
+    parser.add_argument("--rerank", type=lambda text: [int(v) for v in text.split(",")], default=None,
+                        help="IVF-PQ candidates re-scored exactly, comma-separated [default: the store's]")
     parser.add_argument("--tmp", default=None, help="folder for the index files [default: the system's]")
     args = parser.parse_args()
     print(json.dumps({"load_average": os.getloadavg(), "cpus": os.cpu_count()}), flush=True)
