@@ -8,7 +8,7 @@ from every window: a description). Truth is exact inner-product search over the 
 
 The index is the store's own (clapsearch.store.vector_index.VectorIndex with kind "ivfpq", its
 default settings: lists a power of two near 2 sqrt(N), 64-byte codes, 1/64 of the lists probed
-(at least 32), 200 candidates re-scored with their exact vectors), fed from memory instead of SQLite. Memory is the resident
+(at least 32), 1,000 candidates re-scored with their exact vectors), fed from memory instead of SQLite. Memory is the resident
 size the saved index adds when it is loaded again (what `clapsearch` holds while searching),
 and the FAISS file's size; flat (exact) is measured the same way for comparison.
 
