@@ -109,9 +109,14 @@ class Library:
 
     # ---- index ------------------------------------------------------------------------------------
 
-    def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
-              wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
-        """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
+    def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int | None = None,
+              wait_seconds: float = 0.0, progress: bool = False, engine="local",
+              address: str | None = None) -> IndexSummary:
+        """Add new and changed files under `paths`, re-path moved ones, drop deleted ones.
+
+        engine: "local" (decoding threads here; `workers` of them, default 2), "ray" (a Ray cluster
+        at `address`, else a private local instance; `workers` model actors, default one per GPU
+        or per CPU left beside the decoders), or an engine object (see clapsearch.engines)."""
         from .progress import Counter
         from .scan import scan
         from .store import Store
@@ -127,7 +132,7 @@ class Library:
         with Store(self.db) as store, store.writer(wait_seconds):
             meta = store.model_meta()
             summary = IndexSummary(failed=list(found.broken) + list(found.unlisted))
-            plan = make_plan(store, found, workers)
+            plan = make_plan(store, found, workers or 2)
             # Nothing to embed and no other model asked for: no model is loaded at all.
             model = self._load_model_with_status(meta["name"] if meta else None, progress) if (
                 meta is None or plan.embed or self._asks_for_another_model(meta)) else None
@@ -136,7 +141,8 @@ class Library:
                 store.bind_model(model.name, model.fingerprint, model.dim, model.sample_rate,
                                  model.window_seconds, hop)
             _apply_plan_without_model(store, plan, found.broken, summary)
-            _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress)
+            _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress,
+                           self._engine(engine, address, model))
             if model is not None and plan.embed:
                 # Runtimes share the fingerprint (they hold the quality bar); the index says which wrote it.
                 store.add_audio_runtime(getattr(model, "runtime", "torch"))
@@ -144,6 +150,19 @@ class Library:
             store.add_indexed_roots(root for root in roots if os.path.isdir(root))
         summary.wall_seconds = time.monotonic() - started
         return summary
+
+    def _engine(self, engine, address, model):
+        """An engine object; Ray workers load a model given by name themselves (with the runtime asked
+        here, so --runtime reaches them), else get this one's copy."""
+        if not isinstance(engine, str):
+            return engine
+        from .engines import make_engine
+        from .engines.ray_stages import ModelByName, ShippedModel
+
+        given = self._model if not isinstance(self._model_arg, (str, type(None))) else None
+        if given is not None:
+            return make_engine(engine, address, ShippedModel(given))
+        return make_engine(engine, address, ModelByName(model.name, self.runtime) if model is not None else None)
 
     def prune(self, wait_seconds: float = 0.0, dry_run: bool = False) -> list[str]:
         """Remove the entries of files that no longer exist (anywhere in the index); returns their paths.
@@ -248,6 +267,8 @@ class Library:
             return store.indexed_roots()
 
     def info(self) -> dict:
+        from .store.vector_index import memory_bytes
+
         with _open_existing(self.db, readonly=True) as store:
             meta = store.model_meta() or {}
             runtimes = store.audio_runtimes()
@@ -259,7 +280,8 @@ class Library:
                 "files_indexed": stats["files_indexed"], "files_failed": stats["files_failed"],
                 "files_with_warnings": stats["files_with_warnings"],
                 "segments": stats["segments"], "audio_hours": round(stats["audio_hours"], 4),
-                "index_kind": stats["faiss_kind"], "db_bytes": stats["db_bytes"],
+                "index_kind": stats["faiss_kind"],
+                "index_memory_bytes": memory_bytes(stats["faiss_bytes"], stats["segments"]), "db_bytes": stats["db_bytes"],
                 "faiss_bytes": stats["faiss_bytes"], "failures": failures, "warnings": warnings}
 
     # ---- for a long-running reader (clapsearch serve) --------------------------------------------
@@ -487,19 +509,19 @@ def _apply_plan_without_model(store, plan, broken, summary: IndexSummary) -> Non
     summary.removed = len(plan.deleted)
 
 
-def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress) -> None:
-    from .audio.pipeline import FileFailure, embed_files
+def _embed_planned(store, model, plan, summary, hop, batch_size, workers, progress, engine) -> None:
+    from .audio.pipeline import FileFailure
     from .progress import AudioProgress, on_terminal
 
     if not plan.embed:
         return  # nothing new or changed: no model work at all
     planned = {found.path: (found, digest) for found, digest in plan.embed}
     writer = BatchWriter(store)
-    total = _audio_ahead(list(planned), workers) if on_terminal(progress) else 0.0
+    total = _audio_ahead(list(planned), workers or 2) if on_terminal(progress) else 0.0
     with AudioProgress(total, len(planned), "indexing", enabled=progress) as bar:
         try:
-            results = embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size, workers=workers,
-                                  progress=lambda event: bar.audio(event.audio_seconds))
+            results = engine.embed_files(model, list(planned), hop_seconds=hop, batch_size=batch_size,
+                                         workers=workers, progress=lambda event: bar.audio(event.audio_seconds))
             for result in results:
                 found, digest = planned[result.path]
                 if isinstance(result, FileFailure):

@@ -117,25 +117,35 @@ def cli():
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Decoding threads running beside the model.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Decoding threads beside the model [default: 2]; with --engine ray, model workers "
+                   "[default: one per GPU, else one per CPU left beside the decoders].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Windows per model call.")
 @click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds between window starts [default: half a window, or the index's hop].")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where decoding and embedding run: on this machine, or on a Ray cluster (pip install "
+                   "'clapsearch[ray]').")
+@click.option("--address", default=None,
+              help="With --engine ray: the cluster's address, e.g. ray://head:10001 or auto [env RAY_ADDRESS; "
+                   "default: a private Ray instance on this machine].")
 @wait_option
 @db_option
 @model_option
 @device_option
 @runtime_option
 @json_option
-def index(paths, workers, batch_size, hop_seconds, wait_seconds, db, model, device, runtime, json_):
+def index(paths, workers, batch_size, hop_seconds, engine, address, wait_seconds, db, model, device, runtime,
+          json_):
     """Index the audio files under PATHS (incremental: only new or changed files are embedded)."""
     from . import render
 
+    if address and engine != "ray":
+        raise click.UsageError("--address is for --engine ray.")
     summary = _library(db, model, device, runtime).index(
         paths, hop_seconds=hop_seconds, batch_size=batch_size, workers=workers,
-        wait_seconds=wait_seconds, progress=True)
+        wait_seconds=wait_seconds, progress=True, engine=engine, address=address)
     _print(json_, summary.as_dict(), render.summary_text(summary))
 
 

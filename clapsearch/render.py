@@ -129,7 +129,8 @@ def info_text(info: dict, failed: bool = False, warnings: bool = False) -> str:
         f"files: {info['files_indexed']:,} indexed, {info['files_failed']:,} failed, "
         f"{info['files_with_warnings']:,} with warnings",
         f"audio: {clock(info['audio_hours'] * 3600)} in {info['segments']:,} segments",
-        f"search: {info['index_kind'] or 'not built yet'}",
+        f"search: {info['index_kind'] or 'not built yet'}"
+        + (f", about {human_bytes(info['index_memory_bytes'])} in memory" if info.get("index_memory_bytes") else ""),
         f"size on disk: {human_bytes(info['db_bytes'])} database, {human_bytes(info['faiss_bytes'])} vectors",
     ]
     hints = [f"--{flag}" for flag, count, shown in (("failed", info["files_failed"], failed),

@@ -210,6 +210,8 @@ def test_info_json(indexed, db):
     text = run("info", "--db", db).stdout
     assert "files: 5 indexed, 0 failed, 0 with warnings" in text
     assert re.search(r"size on disk: \d+\.\d (kB|MB) database", text), text
+    assert info["index_kind"] == "flat" and info["index_memory_bytes"] > info["faiss_bytes"] > 0
+    assert re.search(r"search: flat, about \d+\.\d kB in memory", text), text
 
 
 def test_info_lists_failures_and_warnings_only_when_asked(lib, db, tmp_path):

@@ -77,3 +77,11 @@ def test_guide_links_the_other_pages():
     for page in ("troubleshooting.md", "architecture.md", "serve.md"):
         assert (DOCS / page).exists() and f"({page})" in guide
     assert "(../clapsearch/docs/json.md)" in guide and SCHEMAS.exists()
+
+
+def test_ci_runs_the_readme_s_test_command():
+    readme = (REPO / "README.md").read_text()
+    command = re.search(r"this is what CI runs\):\n\n```\n(.*)\n```", readme).group(1)
+    assert "[test,ray]" in command  # the Ray engine's tests need its extra
+    ci = (REPO / ".ci" / "run").read_text()
+    assert command.replace("pip install ", "pip install -q ") in ci

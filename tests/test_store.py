@@ -340,3 +340,73 @@ def test_flush_rewrites_the_faiss_file_only_when_behind(store, rng):
     add_file(store, rng, "/g.wav")
     store.flush()
     assert os.stat(faiss_file).st_mtime_ns != first
+
+
+def _twin_stores(tmp_path, vectors, kinds=("flat", "ivfpq"), files_under=lambda i: "/o"):
+    stores = [Store(tmp_path / f"{kind}.db", index_kind=kind) for kind in kinds]
+    for store in stores:
+        bind(store)
+        with store.writer(), store.batch():
+            for i in range(len(vectors) // 10):
+                part = vectors[i * 10:(i + 1) * 10]
+                store.put_file(record(f"{files_under(i)}/{i}.wav"), np.arange(10.0), np.arange(1.0, 11.0), part,
+                               part.mean(0))
+    return stores
+
+
+@pytest.mark.slow
+def test_ivfpq_recall_and_exact_scores_against_flat(tmp_path, rng):
+    exact, approx = _twin_stores(tmp_path, unit(rng, 6000))
+    assert approx.stats()["faiss_kind"] == "ivfpq"
+    recalls = []
+    for query in unit(rng, 20):
+        truth = {h.segment_id: h.score for h in exact.search(query, k=10, dedupe=False)}
+        found = approx.search(query, k=10, dedupe=False)
+        recalls.append(len(set(truth) & {h.segment_id for h in found}) / 10)
+        for hit in found:  # codes only pick candidates: every score returned is the exact one
+            if hit.segment_id in truth:
+                assert hit.score == pytest.approx(truth[hit.segment_id], abs=1e-6)
+    assert np.mean(recalls) >= 0.9
+    ids = [r.id for r in approx.iter_files()]
+    np.testing.assert_allclose(approx.segment_vectors(exact_ids := list(range(1, 6))),
+                               exact.segment_vectors(exact_ids), atol=1e-7)
+    approx.delete_files(ids[:150])  # IVF lists delete for real: no dead ids left behind
+    hits = approx.search(unit(rng, 1)[0], k=50, dedupe=False)
+    assert len(hits) == 50 and not {h.file_id for h in hits} & set(ids[:150]) and not len(approx._vindex.dead)
+    approx.close()
+    reopened = Store(tmp_path / "ivfpq.db", readonly=True)
+    assert len(reopened.search(unit(rng, 1)[0], k=10)) == 10 and reopened._vindex.kind == "ivfpq"
+    exact.close()
+
+
+@pytest.mark.parametrize("subset_limit", [50_000, 10])
+def test_ivfpq_filtered_search_matches_flat(tmp_path, rng, monkeypatch, subset_limit):
+    # subset_limit 10 sends the filter into FAISS as an ID selector over the IVF lists.
+    from clapsearch.store import search
+
+    monkeypatch.setattr(search, "EXACT_SUBSET_LIMIT", subset_limit)
+    exact, approx = _twin_stores(tmp_path, unit(rng, 3000), files_under=lambda i: "/wanted" if i % 3 == 0 else "/other")
+    for query in unit(rng, 5):
+        want = [(h.segment_id, round(h.score, 5)) for h in exact.search(query, k=5, filters=Filters(under="/wanted"))]
+        got = [(h.segment_id, round(h.score, 5)) for h in approx.search(query, k=5, filters=Filters(under="/wanted"))]
+        assert {h.path.split("/")[1] for h in approx.search(query, k=5, filters=Filters(under="/wanted"))} == {"wanted"}
+        assert len(set(want) & set(got)) >= 4
+    exact.close()
+    approx.close()
+
+
+def test_auto_switches_to_ivfpq_past_its_threshold_and_an_old_flat_index_still_opens(tmp_path, rng):
+    path = tmp_path / "grow.db"
+    store = Store(path, hnsw_threshold=10**9)
+    bind(store)
+    with store.writer(), store.batch():
+        for i in range(250):
+            add_file(store, rng, f"/g/{i}.wav", segments=10)
+    store.close()
+    assert Store(path, readonly=True).stats()["faiss_kind"] == "flat"  # an index made before IVF-PQ existed
+    grown = Store(path, hnsw_threshold=10**9, ivfpq_threshold=2_000)
+    with grown.writer():
+        add_file(grown, rng, "/g/last.wav", segments=10)
+    assert grown.stats()["faiss_kind"] == "ivfpq"
+    assert len(grown.search(unit(rng, 1)[0], k=10)) == 10
+    grown.close()

@@ -12,7 +12,7 @@ import numpy as np
 
 from .codec import path_to_sql
 from .rows import Filters, Hit
-from .vector_index import HNSW
+from .vector_index import FLAT
 
 # An HNSW graph searched with a very selective filter loses recall; below this many allowed
 # segments an exact scan of just those vectors is both exact and fast.
@@ -103,7 +103,7 @@ def search_segments(db, vindex, query, k, allowed, dedupe) -> list[Hit]:
     candidates = vindex.live_count if allowed is None else len(allowed)
     if candidates == 0 or k <= 0:
         return []
-    if allowed is not None and vindex.kind == HNSW and candidates <= EXACT_SUBSET_LIMIT:
+    if allowed is not None and vindex.kind != FLAT and candidates <= EXACT_SUBSET_LIMIT:
         return exact_subset(db, vindex, query, k, allowed, dedupe)
     fetch = min(candidates, k * OVERFETCH if dedupe else k)
     while True:
@@ -112,8 +112,8 @@ def search_segments(db, vindex, query, k, allowed, dedupe) -> list[Hit]:
         if len(hits) >= k or fetch >= candidates:
             break
         fetch = min(candidates, fetch * OVERFETCH)
-    if len(hits) < k and allowed is not None and vindex.kind == HNSW:
-        # The graph could not reach enough allowed nodes; scan them exactly instead.
+    if len(hits) < k and allowed is not None and vindex.kind != FLAT:
+        # The graph (or the lists probed) could not reach enough allowed vectors; scan them exactly instead.
         return exact_subset(db, vindex, query, k, allowed, dedupe)
     return hits
 

@@ -57,12 +57,13 @@ class _Changes:
 
 class Store:
     def __init__(self, path, *, readonly: bool = False, index_kind: str | None = None,
-                 hnsw_threshold: int = 200_000, ef_search: int = 128):
+                 hnsw_threshold: int = 200_000, ef_search: int = 128, ivfpq_threshold: int = 2_000_000):
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
         # index_kind None means "whatever this index was last told, else auto"; an explicit
         # kind given to a writer is remembered in meta for later opens.
-        self.settings = IndexSettings(index_kind or "auto", hnsw_threshold=hnsw_threshold, ef_search=ef_search)
+        self.settings = IndexSettings(index_kind or "auto", hnsw_threshold=hnsw_threshold, ef_search=ef_search,
+                                      ivfpq_threshold=ivfpq_threshold)
         self._kind_given = index_kind is not None
         self._lock = WriterLock(self.path + ".lock")
         self._db = None
