@@ -100,14 +100,13 @@ def feature_sets(manifest: Path, cache: Path, settings, cached_only: bool = Fals
     text = TextFeatures(cache / f"{FEATURE_PREFIX}-minilm.npz", model_config().text)
     pick = lambda name: ([e for e, s in zip(entries, splits) if s == name], [k for k, s in zip(keys, splits) if s == name])
     train_entries, train_keys = pick("train")
-    if settings.wordnet_expansion:
-        train_entries, train_keys = _expanded(train_entries, train_keys)
-    train = build_feature_set(train_entries, train_keys, audio, text)
+    plain = build_feature_set(train_entries, train_keys, audio, text)
+    train = build_feature_set(*_expanded(train_entries, train_keys), audio, text) if settings.wordnet_expansion else plain
     val = build_feature_set(*pick("val"), audio, text)
     pool = build_feature_set(*pick("pool"), audio, text)
     log.info("train %d clips / %d captions, val %d clips / %d captions, pool %d clips / %d captions",
              len(train), len(train.texts), len(val), len(val.texts), len(pool), len(pool.texts))
-    return FeatureSets(entries, splits, train, val, pool, text)
+    return FeatureSets(entries, splits, train, val, pool, text, plain)
 
 
 @dataclass
@@ -118,6 +117,7 @@ class FeatureSets:
     val: object  # in-domain: held-out items of the training sources
     pool: object  # cross-source: whole sources training never sees
     text: object
+    train_plain: object  # the training clips with their own captions only (the WordNet ablation)
 
 
 def _expanded(entries, keys):
@@ -156,12 +156,12 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
     results = study["results"]
     candidates = {}
     for kind, (heads, kind_settings, training) in study["trained"].items():
-        folder = cache / "candidates" / kind
+        folder = cache / "candidates" / kind.replace("+", "_")
         _export_model(cache, heads, kind_settings, folder)
         results[kind]["walk_through"] = _walk_through(folder)
         candidates[kind] = (folder, kind_settings, training)
     if previous:
-        results["shipped_v1"]["walk_through"] = previous[1]["walk_through_rank_of_example"]
+        results["shipped_v1"]["walk_through"] = _walk_through(out)
     best = max(candidates, key=lambda k: results[k]["pool_score"])
     decision = _ship_decision(results, best, previous is not None)
     study_report = {"results": results, "best_exportable": best, "decision": decision,

@@ -10,7 +10,9 @@ Candidates:
 - `knn_captions`: no heads; a clip borrows the similarity-weighted caption vectors of its k
   nearest training clips (tower features, cosine) and is searched in MiniLM's space;
 - `<heads>+knn`: a heads model whose audio vector is blended with the kNN captions' vector
-  passed through its own text head: normalise(a * audio + (1 - a) * text(kNN captions)).
+  passed through its own text head: normalise(a * audio + (1 - a) * text(kNN captions));
+- for the better head kind, two ablations: `-no_wordnet` (own captions only) and
+  `-no_synthetic` (data mix without espeak/festival speech and soundfont renders).
 """
 
 from __future__ import annotations
@@ -65,10 +67,22 @@ def blended(heads, train, data, text, weight: float) -> dict:
     return metrics(vectors, data, head_text_fn(heads, text))
 
 
-def train_candidate(sets, settings) -> tuple[object, dict]:
-    """Heads trained on sets.train, the epoch chosen on the pool."""
+# Rendered or synthesised sources: the data-mix variant trains without them.
+SYNTHETIC_SOURCES = ("espeak-ng", "festival", "fluid-soundfont-gm", "fluid-soundfont-gs", "timgm6mb-soundfont")
+
+
+def subset(data, keep) -> object:
+    """The clips of a FeatureSet for which keep(source) is true (texts shared)."""
+    rows = [i for i, s in enumerate(data.sources) if keep(s)]
+    pick = lambda values: [values[i] for i in rows]
+    return dataclasses.replace(data, windows=pick(data.windows), captions=pick(data.captions),
+                               labels=pick(data.labels), sources=pick(data.sources), items=pick(data.items))
+
+
+def train_candidate(sets, settings, train=None) -> tuple[object, dict]:
+    """Heads trained on `train` (default sets.train), the epoch chosen on the pool."""
     started = time.time()
-    heads, training = train_heads(sets.train, settings,
+    heads, training = train_heads(train if train is not None else sets.train, settings,
                                   lambda h: pool_score(evaluate_heads(h, sets.pool, sets.text)))
     training["seconds"] = round(time.time() - started, 1)
     return heads, training
@@ -91,6 +105,16 @@ def run_study(sets, settings, shipped_heads=None) -> dict:
         weight = max(BLEND_WEIGHTS, key=lambda w: pool_score(blended(heads, sets.train, sets.pool, sets.text, w)))
         results[f"{kind}+knn"] = {**_both(lambda d: blended(heads, sets.train, d, sets.text, weight), sets),
                                   "blend_weight": weight}
+    best = max(("two_heads", "locked_text"), key=lambda k: pool_score(results[k]["pool"]))
+    variants = {f"{best}-no_wordnet": sets.train_plain,
+                f"{best}-no_synthetic": subset(sets.train, lambda s: s not in SYNTHETIC_SOURCES)}
+    for name, train in variants.items():
+        kind_settings = dataclasses.replace(settings, head_kind=best, wordnet_expansion="no_wordnet" not in name)
+        heads, training = train_candidate(sets, kind_settings, train)
+        trained[name] = (heads, kind_settings, training)
+        results[name] = {**_both(lambda d: evaluate_heads(heads, d, sets.text), sets),
+                         "best_epoch": training["best_epoch"], "seconds": training["seconds"], "train_clips": len(train)}
+        log.info("%s: pool %.4f", name, pool_score(results[name]["pool"]))
     for name, row in results.items():
         row["pool_score"] = pool_score(row["pool"])
         row["in_domain_score"] = selection_score(row["in_domain"])
