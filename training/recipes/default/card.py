@@ -116,7 +116,15 @@ def _study_lines(report: dict) -> list[str]:
              f"{_pct(zs.get('chance', 0))}. Pool score = mean of pool R@10 and per-source zero-shot.", ""]
     rows += _pool_by_source(results, [k for k in ("shipped_v1", study["best_exportable"]) if k in results])
     rows += ["", f"Decision: {'shipped' if study['decision']['ship'] else 'not shipped'} ({study['decision']['why']})."]
-    return rows
+    return rows + ["", _timing_line(study)]
+
+
+def _timing_line(study: dict) -> str:
+    data = study.get("data_seconds")
+    data_text = f"data {data / 60:.0f} min" if data is not None else "data: already in the cache (not timed here)"
+    return (f"Time of this run: {data_text}; audio and text features {study['features_seconds'] / 60:.0f} min "
+            f"({'only clips already cached' if study['cached_only'] else 'every chosen clip'}); "
+            f"whole run after the data {study['seconds'] / 60:.0f} min.")
 
 
 def _pool_by_source(results: dict, keys: list[str]) -> list[str]:

@@ -138,7 +138,8 @@ def _expanded(entries, keys):
     return kept, kept_keys
 
 
-def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = False) -> dict:
+def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = False,
+        data_seconds: float | None = None) -> dict:
     """The heads study on the cached features; ships its best exportable candidate into `out`
     only when it beats the model already there on the cross-source pool without ranking fewer
     walk-through examples first. Either way the card and validation.json say what was measured."""
@@ -167,7 +168,7 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
     study_report = {"results": results, "best_exportable": best, "decision": decision,
                     "settings": settings.to_dict(), "train_clips": len(sets.train), "val_clips": len(sets.val),
                     "pool_clips": len(sets.pool), "pool_by_source": _count_sources(sets.pool),
-                    "features_seconds": features_seconds, "cached_only": cached_only,
+                    "data_seconds": data_seconds, "features_seconds": features_seconds, "cached_only": cached_only,
                     "seconds": round(time.time() - began, 1)}
     from .card import data_summary, write_card
 
@@ -239,9 +240,11 @@ def _count_sources(data) -> dict:
 
 
 def evaluate_exported(cache: Path, out: Path, settings, cached_only: bool = False) -> dict:
-    """The pool and in-domain figures of the exported heads in `out`, from the cached features."""
-    from .export import heads_from_exported
-
+    """The pool and in-domain figures of the exported heads in `out` (read with the settings its
+    validation.json records), from the cached features."""
+    previous = _previous_model(out)
+    if previous is None:
+        raise FileNotFoundError(f"No exported model with a validation.json in {out}; train one first.")
     sets = feature_sets(cache / "manifest.jsonl", cache, settings, cached_only)
-    heads = heads_from_exported(out, settings)
+    heads = previous[0]
     return {"pool": evaluate_heads(heads, sets.pool, sets.text), "in_domain": evaluate_heads(heads, sets.val, sets.text)}
