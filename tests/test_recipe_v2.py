@@ -99,3 +99,15 @@ def test_knn_captions_borrow_the_nearest_training_clips_caption_vectors():
     borrowed = knn_caption_vectors(train, query, k=2)
     assert np.argmax(borrowed[0]) == 2  # the nearest clip's caption dominates the weighted mean
     assert borrowed.shape == (1, 384)
+
+
+def test_first_per_source_keeps_the_order_prefix_of_every_source():
+    from training.recipes.default.dataset import FeatureSet
+    from training.recipes.default.study import first_per_source
+
+    sources = ["a", "b", "a", "a", "b", "c"]
+    data = FeatureSet(windows=[np.full((1, 512), i, np.float32) for i in range(6)], captions=[[0]] * 6,
+                      labels=[["x"]] * 6, sources=sources, items=[str(i) for i in range(6)], texts=["x"])
+    small = first_per_source(data, 2)
+    assert small.sources == ["a", "b", "a", "b", "c"]
+    assert [int(w[0, 0]) for w in small.windows] == [0, 1, 2, 4, 5]

@@ -78,7 +78,8 @@ STUDY_NAMES = {
 
 
 def _study_name(key: str) -> str:
-    for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources")):
+    for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),
+                          ("-cap300", ", at most 300 clips per source")):
         if key.endswith(suffix):
             return STUDY_NAMES[key[: -len(suffix)]] + words
     return STUDY_NAMES.get(key, key)

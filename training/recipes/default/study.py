@@ -11,8 +11,9 @@ Candidates:
   nearest training clips (tower features, cosine) and is searched in MiniLM's space;
 - `<heads>+knn`: a heads model whose audio vector is blended with the kNN captions' vector
   passed through its own text head: normalise(a * audio + (1 - a) * text(kNN captions));
-- for the better head kind, two ablations: `-no_wordnet` (own captions only) and
-  `-no_synthetic` (data mix without espeak/festival speech and soundfont renders).
+- for the better head kind, three ablations: `-no_wordnet` (own captions only),
+  `-no_synthetic` (data mix without espeak/festival speech and soundfont renders) and
+  `-cap300` (at most 300 training clips per source instead of the settings' cap).
 """
 
 from __future__ import annotations
@@ -71,12 +72,26 @@ def blended(heads, train, data, text, weight: float) -> dict:
 SYNTHETIC_SOURCES = ("espeak-ng", "festival", "fluid-soundfont-gm", "fluid-soundfont-gs", "timgm6mb-soundfont")
 
 
-def subset(data, keep) -> object:
-    """The clips of a FeatureSet for which keep(source) is true (texts shared)."""
-    rows = [i for i, s in enumerate(data.sources) if keep(s)]
+def subset(data, rows: list[int]) -> object:
+    """The given rows of a FeatureSet (texts shared)."""
     pick = lambda values: [values[i] for i in rows]
     return dataclasses.replace(data, windows=pick(data.windows), captions=pick(data.captions),
                                labels=pick(data.labels), sources=pick(data.sources), items=pick(data.items))
+
+
+def first_per_source(data, cap: int) -> object:
+    """The first `cap` clips of every source (rows keep the recipe's balanced order, so these
+    are the clips a smaller per-source cap would have chosen)."""
+    seen: dict[str, int] = {}
+    rows = []
+    for i, source in enumerate(data.sources):
+        seen[source] = seen.get(source, 0) + 1
+        if seen[source] <= cap:
+            rows.append(i)
+    return subset(data, rows)
+
+
+SMALLER_CAP = 300  # the data-mix variant with fewer clips per source
 
 
 def train_candidate(sets, settings, train=None) -> tuple[object, dict]:
@@ -107,7 +122,9 @@ def run_study(sets, settings, shipped_heads=None) -> dict:
                                   "blend_weight": weight}
     best = max(("two_heads", "locked_text"), key=lambda k: pool_score(results[k]["pool"]))
     variants = {f"{best}-no_wordnet": sets.train_plain,
-                f"{best}-no_synthetic": subset(sets.train, lambda s: s not in SYNTHETIC_SOURCES)}
+                f"{best}-no_synthetic": subset(sets.train, [i for i, s in enumerate(sets.train.sources)
+                                                                   if s not in SYNTHETIC_SOURCES]),
+                f"{best}-cap{SMALLER_CAP}": first_per_source(sets.train, SMALLER_CAP)}
     for name, train in variants.items():
         kind_settings = dataclasses.replace(settings, head_kind=best, wordnet_expansion="no_wordnet" not in name)
         heads, training = train_candidate(sets, kind_settings, train)
