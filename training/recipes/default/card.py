@@ -116,6 +116,7 @@ def _study_lines(report: dict) -> list[str]:
     rows += ["", f"Pool zero-shot: {zs.get('classes', 0)} classes (the pool's labels), chance "
              f"{_pct(zs.get('chance', 0))}. Pool score = mean of pool R@10 and per-source zero-shot.", ""]
     rows += _pool_by_source(results, [k for k in ("shipped_v1", study["best_exportable"]) if k in results])
+    rows += [""] + _walk_through_by_candidate(results, [k for k in ordered if results[k].get("walk_through")])
     rows += ["", f"Decision: {'shipped' if study['decision']['ship'] else 'not shipped'} ({study['decision']['why']})."]
     return rows + ["", _timing_line(study)]
 
@@ -123,9 +124,26 @@ def _study_lines(report: dict) -> list[str]:
 def _timing_line(study: dict) -> str:
     data = study.get("data_seconds")
     data_text = f"data {data / 60:.0f} min" if data is not None else "data: already in the cache (not timed here)"
-    return (f"Time of this run: {data_text}; audio and text features {study['features_seconds'] / 60:.0f} min "
+    line = (f"Time of this run: {data_text}; audio and text features {study['features_seconds'] / 60:.0f} min "
             f"({'only clips already cached' if study['cached_only'] else 'every chosen clip'}); "
             f"whole run after the data {study['seconds'] / 60:.0f} min.")
+    parts = study.get("measured_parts")
+    if parts:  # steps timed one by one when the whole command was not run end to end
+        line += " Not run end to end in one command; the parts, timed separately: " + "; ".join(
+            f"{name} {minutes:.0f} min" for name, minutes in parts["minutes"].items()) + f" ({parts['conditions']})."
+    return line
+
+
+def _walk_through_by_candidate(results: dict, keys: list[str]) -> list[str]:
+    """Rank of each walk-through query's example (of 7) for every exportable candidate."""
+    if not keys:
+        return []
+    queries = list(results[keys[0]]["walk_through"])
+    rows = ["| walk-through query | " + " | ".join(_study_name(k) for k in keys) + " |",
+            "|---|" + "---|" * len(keys)]
+    for query in queries:
+        rows.append(f"| {query} | " + " | ".join(str(results[k]["walk_through"].get(query, "-")) for k in keys) + " |")
+    return rows
 
 
 def _pool_by_source(results: dict, keys: list[str]) -> list[str]:
@@ -168,7 +186,8 @@ def _command(report: dict) -> str:
     return command
 
 
-STUDY_COMMAND = "python -m training.recipes.default"
+STUDY_COMMAND = ("`python -m training.recipes.default` from an empty cache (the figures here: "
+                 "`python -m training.recipes.default --skip-data --cached-only` on the cache it built)")
 
 
 def write_card(out: Path, report: dict) -> Path:

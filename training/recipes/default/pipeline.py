@@ -188,6 +188,8 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
         }
     else:
         report = previous[1] if previous else {}
+        if previous:  # the walk-through as measured now (its queries may have changed since)
+            report["walk_through_rank_of_example"] = results["shipped_v1"]["walk_through"]
     report["study"] = study_report
     (out / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(out, report)
