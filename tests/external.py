@@ -25,6 +25,7 @@ import tempfile
 DECLARED: dict[str, tuple[str, str]] = {
     "/usr/share/dict/words": ("wamerican", "the training recipe splits run-together names with this word list"),
     "/usr/share/dict/american-english": ("wamerican", "/usr/share/dict/words is a link to it"),
+    "/usr/share/wordnet/": ("wordnet-base", "the training recipe widens captions with WordNet's nouns"),
     "/usr/bin/chromium": ("chromium", "the web app's browser tests drive Debian's Chromium with Playwright"),
     "/usr/lib/chromium/": ("chromium", "Chromium's own files, started by Playwright"),
 }

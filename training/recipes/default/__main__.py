@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 from .settings import TrainSettings
@@ -56,11 +57,14 @@ def main(argv=None) -> None:
         print(json.dumps(evaluate_exported(args.cache, args.out, settings, args.cached_only), indent=2))
         return
     manifest = args.cache / "manifest.jsonl"
+    began = time.time()
+    data_seconds = None
     if not args.skip_data:
         from .data import build_all
 
         manifest = Path(build_all(args.cache, sources=args.sources, jobs=args.jobs))
-    report = run(manifest, args.cache, args.out, settings, args.cached_only)
+        data_seconds = round(time.time() - began, 1)
+    report = run(manifest, args.cache, args.out, settings, args.cached_only, data_seconds=data_seconds)
     print(json.dumps(report["validation"], indent=2))
 
 

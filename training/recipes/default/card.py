@@ -31,6 +31,8 @@ def _figures_table(validation: dict) -> list[str]:
     names = {"trained_heads": "trained heads (shipped)", "untrained_heads": "same, heads untrained (random init)",
              "nearest_caption_transfer": "nearest-caption transfer (no heads)"}
     for key, label in names.items():
+        if key not in validation:
+            continue
         m = validation[key]
         rows.append(f"| {label} | {_pct(m['text_to_audio']['R@1'])} | {_pct(m['text_to_audio']['R@10'])} | "
                     f"{_pct(m['zero_shot'].get('accuracy', 0))} |")
@@ -57,10 +59,101 @@ def _versus_transfer(validation: dict) -> str:
 
 def _per_source_table(validation: dict) -> list[str]:
     trained = validation["trained_heads"]["zero_shot"].get("by_source", {})
-    untrained = validation["untrained_heads"]["zero_shot"].get("by_source", {})
+    untrained = validation.get("untrained_heads", {}).get("zero_shot", {}).get("by_source", {})
     rows = ["| source | val clips | zero-shot (trained) | (untrained heads) |", "|---|---|---|---|"]
     for source, m in trained.items():
-        rows.append(f"| {source} | {m['clips']} | {_pct(m['accuracy'])} | {_pct(untrained[source]['accuracy'])} |")
+        other = _pct(untrained[source]["accuracy"]) if source in untrained else "-"
+        rows.append(f"| {source} | {m['clips']} | {_pct(m['accuracy'])} | {other} |")
+    return rows
+
+
+STUDY_NAMES = {
+    "shipped_v1": "model shipped before this study (v1)",
+    "nearest_caption_transfer": "nearest-caption transfer (no heads)",
+    "knn_captions": "kNN captions (k = 10, no heads)",
+    "two_heads": "two projection heads (paper)",
+    "two_heads+knn": "two heads blended with kNN captions",
+    "locked_text": "audio-only head into MiniLM's space (locked text)",
+    "locked_text+knn": "locked text blended with kNN captions",
+}
+
+
+def _study_name(key: str) -> str:
+    for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),
+                          ("-cap300", ", at most 300 clips per source")):
+        if key.endswith(suffix):
+            return STUDY_NAMES[key[: -len(suffix)]] + words
+    return STUDY_NAMES.get(key, key)
+
+
+def _firsts(row: dict) -> str:
+    ranks = row.get("walk_through")
+    return f"{sum(r == 1 for r in ranks.values())} of {len(ranks)}" if ranks else "n/a"
+
+
+def _study_lines(report: dict) -> list[str]:
+    """The cross-source pool table, the in-domain column and the decision, from report["study"]."""
+    study = report.get("study")
+    if not study:
+        return ["No cross-source study recorded."]
+    from .evaluate import macro_zero_shot
+
+    results = study["results"]
+    pool_sources = ", ".join(f"{s} {n}" for s, n in study["pool_by_source"].items())
+    rows = [f"Pool: {study['pool_clips']} clips ({pool_sources}); training: {study['train_clips']} clips; "
+            f"in-domain split: {study['val_clips']} clips.", "",
+            "| candidate | pool R@1 | pool R@10 | pool zero-shot | per-source zero-shot | pool score | "
+            "in-domain R@10 | in-domain zero-shot | walk-through firsts |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    ordered = sorted(results, key=lambda k: -results[k]["pool_score"])
+    for key in ordered:
+        r = results[key]
+        pool, dom = r["pool"], r["in_domain"]
+        rows.append(f"| {_study_name(key)} | {_pct(pool['text_to_audio']['R@1'])} | {_pct(pool['text_to_audio']['R@10'])} | "
+                    f"{_pct(pool['zero_shot'].get('accuracy', 0))} | {_pct(macro_zero_shot(pool))} | "
+                    f"{r['pool_score']:.3f} | {_pct(dom['text_to_audio']['R@10'])} | "
+                    f"{_pct(dom['zero_shot'].get('accuracy', 0))} | {_firsts(r)} |")
+    zs = results[ordered[0]]["pool"]["zero_shot"]
+    rows += ["", f"Pool zero-shot: {zs.get('classes', 0)} classes (the pool's labels), chance "
+             f"{_pct(zs.get('chance', 0))}. Pool score = mean of pool R@10 and per-source zero-shot.", ""]
+    rows += _pool_by_source(results, [k for k in ("shipped_v1", study["best_exportable"]) if k in results])
+    rows += [""] + _walk_through_by_candidate(results, [k for k in ordered if results[k].get("walk_through")])
+    rows += ["", f"Decision: {'shipped' if study['decision']['ship'] else 'not shipped'} ({study['decision']['why']})."]
+    return rows + ["", _timing_line(study)]
+
+
+def _timing_line(study: dict) -> str:
+    data = study.get("data_seconds")
+    data_text = f"data {data / 60:.0f} min" if data is not None else "data: already in the cache (not timed here)"
+    line = (f"Time of this run: {data_text}; audio and text features {study['features_seconds'] / 60:.0f} min "
+            f"({'only clips already cached' if study['cached_only'] else 'every chosen clip'}); "
+            f"whole run after the data {study['seconds'] / 60:.0f} min.")
+    parts = study.get("measured_parts")
+    if parts:  # steps timed one by one when the whole command was not run end to end
+        line += " Not run end to end in one command; the parts, timed separately: " + "; ".join(
+            f"{name} {minutes:.0f} min" for name, minutes in parts["minutes"].items()) + f" ({parts['conditions']})."
+    return line
+
+
+def _walk_through_by_candidate(results: dict, keys: list[str]) -> list[str]:
+    """Rank of each walk-through query's example (of 7) for every exportable candidate."""
+    if not keys:
+        return []
+    queries = list(results[keys[0]]["walk_through"])
+    rows = ["| walk-through query | " + " | ".join(_study_name(k) for k in keys) + " |",
+            "|---|" + "---|" * len(keys)]
+    for query in queries:
+        rows.append(f"| {query} | " + " | ".join(str(results[k]["walk_through"].get(query, "-")) for k in keys) + " |")
+    return rows
+
+
+def _pool_by_source(results: dict, keys: list[str]) -> list[str]:
+    rows = ["| pool source | clips | " + " | ".join(_study_name(k) for k in keys) + " |",
+            "|---|---|" + "---|" * len(keys)]
+    first = results[keys[0]]["pool"]["zero_shot"]["by_source"]
+    for source, m in first.items():
+        cells = [_pct(results[k]["pool"]["zero_shot"]["by_source"][source]["accuracy"]) for k in keys]
+        rows.append(f"| {source} | {m['clips']} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -131,6 +224,10 @@ def _command(report: dict) -> str:
     return command
 
 
+STUDY_COMMAND = ("`python -m training.recipes.default` from an empty cache (the figures here: "
+                 "`python -m training.recipes.default --skip-data --cached-only` on the cache it built)")
+
+
 def write_card(out: Path, report: dict) -> Path:
     template = (Path(__file__).with_name("MODEL_CARD.template.md")).read_text()
     v, t = report["validation"], report["training"]
@@ -149,6 +246,13 @@ def write_card(out: Path, report: dict) -> Path:
         runtimes="\n".join(_runtime_lines(out)),
         walk_through="\n".join(_walk_through_lines(report)),
         command=_command(report),
+        study="\n".join(_study_lines(report)),
+        study_command=STUDY_COMMAND,
+        windows=t["settings"].get("max_windows_per_clip", 4),
+        selection=("model selection on the cross-source pool only (the mean of pool text->audio R@10 and "
+                   "per-source zero-shot accuracy)" if t["settings"].get("head_kind") else
+                   "model selection on the validation split only (the mean of text->audio R@10 and zero-shot "
+                   "accuracy)"),
     )
     path = out / "MODEL_CARD.md"
     path.write_text(text)

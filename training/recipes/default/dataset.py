@@ -22,9 +22,15 @@ class FeatureSet:
         return len(self.windows)
 
 
-def split_of(entry, val_share: float) -> str:
-    """The manifest's split, else a stable hash of the source item (never splits one item)."""
-    if entry.split in ("train", "val", "test"):
+def split_of(entry, val_share: float, pool_sources=(), pool_all_items=()) -> str:
+    """"test" stays test; a pool source's clips are "pool" (its "val" items, or all items of a
+    source in `pool_all_items`) or "unused" (never trained on either); else the manifest's
+    split, else a stable hash of the source item (never splits one item)."""
+    if entry.split == "test":
+        return "test"
+    if pool_sources and entry.source in pool_sources:
+        return "pool" if entry.split == "val" or entry.source in pool_all_items else "unused"
+    if entry.split in ("train", "val"):
         return entry.split
     digest = int(hashlib.sha1(entry.item.encode()).hexdigest()[:8], 16)
     return "val" if digest / 0xFFFFFFFF < val_share else "train"

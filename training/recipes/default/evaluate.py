@@ -94,6 +94,19 @@ def selection_score(metrics: dict) -> float:
     return (metrics["text_to_audio"]["R@10"] + metrics["zero_shot"].get("accuracy", 0.0)) / 2
 
 
+def macro_zero_shot(metrics: dict) -> float:
+    """Zero-shot accuracy averaged over sources (each source counts once, however many clips)."""
+    by_source = metrics["zero_shot"].get("by_source", {})
+    return float(np.mean([m["accuracy"] for m in by_source.values()])) if by_source else 0.0
+
+
+def pool_score(metrics: dict) -> float:
+    """What selection maximises on the cross-source pool: the mean of text->audio R@10 and the
+    per-source mean of zero-shot accuracy. Per source, because two spoken-word sources hold half
+    the pool's clips; each kind of recording should count alike."""
+    return (metrics["text_to_audio"]["R@10"] + macro_zero_shot(metrics)) / 2
+
+
 def nearest_caption_transfer(train: FeatureSet, val: FeatureSet, text_features) -> dict:
     """Baseline without trained heads: a validation clip borrows the captions of its nearest
     training clip (cosine of mean tower features) and is searched in MiniLM's own space."""

@@ -10,12 +10,12 @@ import torch
 from clapsearch.models.clap import Clap
 from clapsearch.models.exported import save_dir
 
-from .heads import Heads
-from .settings import model_config
+from .heads import Heads, untrained_heads
+from .settings import joint_dim, model_config
 
 
 def assemble(tower_state: dict, heads: Heads, settings) -> Clap:
-    module = Clap(model_config(settings.embed_dim, settings.dropout), load_pretrained_text=True)
+    module = Clap(model_config(joint_dim(settings), settings.dropout), load_pretrained_text=True)
     module.audio_encoder.base.load_state_dict(tower_state, strict=True)
     module.audio_encoder.projection.load_state_dict(heads.audio_projection.state_dict(), strict=True)
     module.caption_encoder.projection.load_state_dict(heads.text_projection.state_dict(), strict=True)
@@ -33,7 +33,7 @@ def heads_from_exported(path: Path, settings) -> Heads:
     from safetensors.torch import load_file
 
     state = load_file(str(Path(path) / "model.safetensors"))
-    heads = Heads(512, 384, settings.embed_dim, settings.dropout)
+    heads = untrained_heads(settings)
     mapping = {"audio_encoder.projection.": "audio_projection.", "caption_encoder.projection.": "text_projection."}
     own = {"logit_scale": state["logit_scale"]}
     for name, tensor in state.items():

@@ -40,8 +40,37 @@ class Heads(nn.Module):
         return self.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX)
 
 
+def frozen_identity_projection(dim: int) -> Projection:
+    """A Projection that computes LayerNorm(x) (no affine part): linear1 = I, linear2 = 0.
+
+    Normalised afterwards this is MiniLM's own vector centred on its mean coordinate, so the
+    text tower's neighbourhoods stay as MiniLM built them, and the model still exports and
+    runs (ONNX text path included) as an ordinary two-projection Clap module.
+    """
+    projection = Projection(dim, dim, dropout=0.0)
+    with torch.no_grad():
+        projection.linear1.weight.copy_(torch.eye(dim))
+        projection.linear2.weight.zero_()
+    projection.requires_grad_(False)
+    return projection
+
+
+class LockedTextHeads(Heads):
+    """Locked-image-tuning style (text side locked here): only the audio side learns, into the
+    frozen text tower's own 384-d space."""
+
+    def __init__(self, audio_dim: int, text_dim: int, dropout: float):
+        super().__init__(audio_dim, text_dim, text_dim, dropout)
+        self.text_projection = frozen_identity_projection(text_dim)
+
+
+HEAD_KINDS = ("two_heads", "locked_text")
+
+
 def untrained_heads(settings, seed: int | None = None) -> Heads:
     torch.manual_seed(settings.seed if seed is None else seed)
+    if getattr(settings, "head_kind", "two_heads") == "locked_text":
+        return LockedTextHeads(512, 384, settings.dropout)
     return Heads(512, 384, settings.embed_dim, settings.dropout)
 
 
@@ -67,7 +96,8 @@ def epoch_batches(data: FeatureSet, batch_size: int, rng: np.random.Generator):
 def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5):
     """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float."""
     heads = untrained_heads(settings)
-    optimiser = torch.optim.AdamW(heads.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    trainable = [p for p in heads.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
     steps = settings.epochs * math.ceil(len(train) / settings.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, settings.lr, total_steps=steps)
     text_vectors = torch.from_numpy(train.text_vectors)

@@ -6,20 +6,25 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from clapsearch.models import aisfx
 from training.data.manifest import read_manifest
 
 from .dataset import build_feature_set, split_of
-from .evaluate import evaluate_heads, nearest_caption_transfer, selection_score
+from .evaluate import evaluate_heads
 from .features import AudioFeatureCache, TextFeatures, clip_key, embed_clips
-from .heads import train_heads, untrained_heads
-from .settings import model_config
+from .settings import POOL_ALL_ITEMS, POOL_SOURCES, model_config
 from .tower_weights import converted_tower_state, load_tower
 
 log = logging.getLogger(__name__)
-FEATURE_DIR = "features-aisfx-2.3s"
+FEATURE_PREFIX = "features-aisfx-2.3s"
+
+
+def feature_dir(cache: Path, max_windows: int) -> Path:
+    """Audio features depend on the clip and on how many windows were taken from it."""
+    return cache / f"{FEATURE_PREFIX}-w{max_windows}"
 
 
 def load_entries(manifest: Path):
@@ -36,8 +41,9 @@ def _stable_rank(entry) -> str:
     return hashlib.sha1(f"{entry.item}|{entry.audio}|{entry.start}".encode()).hexdigest()
 
 
-def balanced_order(entries, splits, max_train: int | None, max_val: int | None) -> list[int]:
-    """Indices to embed: validation clips, then training clips taking turns across sources
+def balanced_order(entries, splits, max_train: int | None, max_val: int | None,
+                   max_pool: int | None = None) -> list[int]:
+    """Indices to embed: pool clips, validation clips, then training clips taking turns across sources
     ("test" clips, such as the bundled examples, are left out entirely);
     each source in a fixed hash order with its labels taking turns, capped at `max_val` / `max_train`
     clips (None: all).
@@ -58,7 +64,8 @@ def balanced_order(entries, splits, max_train: int | None, max_val: int | None) 
         longest = max(map(len, by_source.values()), default=0)
         return [rows[k] for k in range(longest) for rows in by_source.values() if k < len(rows)]
 
-    return take_turns(per_source("val", max_val)) + take_turns(per_source("train", max_train))
+    return (take_turns(per_source("pool", max_pool)) + take_turns(per_source("val", max_val))
+            + take_turns(per_source("train", max_train)))
 
 
 def _labels_take_turns(entries, rows: list[int]) -> list[int]:
@@ -75,11 +82,12 @@ def _labels_take_turns(entries, rows: list[int]) -> list[int]:
 
 def feature_sets(manifest: Path, cache: Path, settings, cached_only: bool = False):
     entries, keys = load_entries(manifest)
-    splits = [split_of(e, settings.val_share) for e in entries]
-    order = balanced_order(entries, splits, settings.max_train_clips_per_source, settings.max_val_clips_per_source)
+    splits = [split_of(e, settings.val_share, POOL_SOURCES, POOL_ALL_ITEMS) for e in entries]
+    order = balanced_order(entries, splits, settings.max_train_clips_per_source, settings.max_val_clips_per_source,
+                           settings.max_pool_clips_per_source)
     entries, keys, splits = [entries[i] for i in order], [keys[i] for i in order], [splits[i] for i in order]
     log.info("%d clips in %s", len(entries), manifest)
-    feature_cache = AudioFeatureCache(cache / FEATURE_DIR)
+    feature_cache = AudioFeatureCache(feature_dir(cache, settings.max_windows_per_clip))
     if cached_only:
         keep = [i for i, k in enumerate(keys) if feature_cache.path(k).is_file()]
         entries, keys, splits = [entries[i] for i in keep], [keys[i] for i in keep], [splits[i] for i in keep]
@@ -89,47 +97,156 @@ def feature_sets(manifest: Path, cache: Path, settings, cached_only: bool = Fals
     audio = embed_clips(entries, tower, feature_cache, aisfx.SAMPLE_RATE,
                         round(aisfx.BLOCK_SECONDS * aisfx.SAMPLE_RATE), settings.max_windows_per_clip)
     log.info("audio features of %d clips ready in %.0f s", len(audio), time.time() - started)
-    text = TextFeatures(cache / FEATURE_DIR / "minilm.npz", model_config().text)
+    text = TextFeatures(cache / f"{FEATURE_PREFIX}-minilm.npz", model_config().text)
     pick = lambda name: ([e for e, s in zip(entries, splits) if s == name], [k for k, s in zip(keys, splits) if s == name])
-    train = build_feature_set(*pick("train"), audio, text)
+    train_entries, train_keys = pick("train")
+    plain = build_feature_set(train_entries, train_keys, audio, text)
+    train = build_feature_set(*_expanded(train_entries, train_keys), audio, text) if settings.wordnet_expansion else plain
     val = build_feature_set(*pick("val"), audio, text)
-    log.info("train %d clips / %d captions, val %d clips / %d captions", len(train), len(train.texts), len(val), len(val.texts))
-    return entries, splits, train, val, text
+    pool = build_feature_set(*pick("pool"), audio, text)
+    log.info("train %d clips / %d captions, val %d clips / %d captions, pool %d clips / %d captions",
+             len(train), len(train.texts), len(val), len(val.texts), len(pool), len(pool.texts))
+    return FeatureSets(entries, splits, train, val, pool, text, plain)
 
 
-def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = False) -> dict:
+@dataclass
+class FeatureSets:
+    entries: list
+    splits: list[str]
+    train: object
+    val: object  # in-domain: held-out items of the training sources
+    pool: object  # cross-source: whole sources training never sees
+    text: object
+    train_plain: object  # the training clips with their own captions only (the WordNet ablation)
+
+
+def _expanded(entries, keys):
+    """Training entries with WordNet-expanded captions (bare codes dropped), keys kept aligned."""
+    from .caption_expansion import expand_entries
+    from .data.wordnet import default_wordnet
+
+    wordnet = default_wordnet()
+    if wordnet is None:
+        raise RuntimeError("Caption expansion needs WordNet at /usr/share/wordnet; "
+                           "install it with `apt-get install wordnet-base`.")
+    kept, kept_keys = [], []
+    for entry, key in zip(entries, keys):
+        expanded = expand_entries([entry], wordnet)
+        if expanded:
+            kept.append(expanded[0])
+            kept_keys.append(key)
+    return kept, kept_keys
+
+
+def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = False,
+        data_seconds: float | None = None) -> dict:
+    """The heads study on the cached features; ships its best exportable candidate into `out`
+    only when it beats the model already there on the cross-source pool without ranking fewer
+    walk-through examples first. Either way the card and validation.json say what was measured."""
     import torch
 
-    entries, splits, train, val, text = feature_sets(manifest, cache, settings, cached_only)
+    began = time.time()
+    sets = feature_sets(manifest, cache, settings, cached_only)
+    features_seconds = round(time.time() - began, 1)
     # The heads' matrices are small: one thread beats two that spin-wait on a shared machine.
     torch.set_num_threads(1)
-    untrained = evaluate_heads(untrained_heads(settings), val, text)
-    transfer = nearest_caption_transfer(train, val, text)
-    started = time.time()
-    heads, training = train_heads(train, settings, lambda h: selection_score(evaluate_heads(h, val, text)))
-    training["seconds"] = round(time.time() - started, 1)
-    trained = evaluate_heads(heads, val, text)
+    previous = _previous_model(out)
+    from .study import run_study
+
+    study = run_study(sets, settings, previous[0] if previous else None)
+    results = study["results"]
+    candidates = {}
+    for kind, (heads, kind_settings, training) in study["trained"].items():
+        folder = cache / "candidates" / kind.replace("+", "_")
+        _export_model(cache, heads, kind_settings, folder)
+        results[kind]["walk_through"] = _walk_through(folder)
+        candidates[kind] = (folder, kind_settings, training)
+    if previous:
+        results["shipped_v1"]["walk_through"] = _walk_through(out)
+    best = max(candidates, key=lambda k: results[k]["pool_score"])
+    decision = _ship_decision(results, best, previous is not None)
+    study_report = {"results": results, "best_exportable": best, "decision": decision,
+                    "settings": settings.to_dict(), "train_clips": len(sets.train), "val_clips": len(sets.val),
+                    "pool_clips": len(sets.pool), "pool_by_source": _count_sources(sets.pool),
+                    "data_seconds": data_seconds, "features_seconds": features_seconds, "cached_only": cached_only,
+                    "seconds": round(time.time() - began, 1)}
     from .card import data_summary, write_card
-    from .export import export
 
-    export(converted_tower_state(cache), heads, settings, out)
-    report = {
-        "validation": {"trained_heads": trained, "untrained_heads": untrained, "nearest_caption_transfer": transfer},
-        "training": {**training, "settings": settings.to_dict(), "train_clips": len(train), "val_clips": len(val),
-                     "cached_only": cached_only},
-        "data": data_summary(entries, splits),
-    }
-    from .walkthrough import walk_through_report
+    if decision["ship"]:
+        folder, kind_settings, training = candidates[best]
+        import shutil
 
-    report["walk_through_rank_of_example"] = walk_through_report(out)
+        for name in ("config.json", "model.safetensors"):
+            shutil.copy2(folder / name, out / name)
+        report = {
+            "validation": {"trained_heads": results[best]["in_domain"], "nearest_caption_transfer":
+                           results["nearest_caption_transfer"]["in_domain"]},
+            "training": {**training, "settings": kind_settings.to_dict(), "train_clips": len(sets.train),
+                         "val_clips": len(sets.val), "cached_only": cached_only},
+            "data": data_summary(sets.entries, sets.splits),
+            "walk_through_rank_of_example": results[best]["walk_through"],
+        }
+    else:
+        report = previous[1] if previous else {}
+        if previous:  # the walk-through as measured now (its queries may have changed since)
+            report["walk_through_rank_of_example"] = results["shipped_v1"]["walk_through"]
+    report["study"] = study_report
     (out / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(out, report)
     return report
 
 
-def evaluate_exported(cache: Path, out: Path, settings, cached_only: bool = False) -> dict:
-    """The validation figures of the exported heads in `out`, from the cached features."""
+def _previous_model(out: Path):
+    """(heads, report) of the model already in `out`, or None."""
     from .export import heads_from_exported
+    from .settings import TrainSettings
 
-    _entries, _splits, _train, val, text = feature_sets(cache / "manifest.jsonl", cache, settings, cached_only)
-    return evaluate_heads(heads_from_exported(out, settings), val, text)
+    report_path = out / "validation.json"
+    if not (out / "model.safetensors").is_file() or not report_path.is_file():
+        return None
+    report = json.loads(report_path.read_text())
+    fields = {f: v for f, v in report["training"]["settings"].items() if f in TrainSettings.__dataclass_fields__}
+    previous_settings = TrainSettings(**fields)
+    return heads_from_exported(out, previous_settings), report
+
+
+def _export_model(cache: Path, heads, settings, folder: Path) -> None:
+    from .export import export
+
+    folder.mkdir(parents=True, exist_ok=True)
+    export(converted_tower_state(cache), heads, settings, folder)
+
+
+def _walk_through(folder: Path) -> dict:
+    from .walkthrough import walk_through_report
+
+    return walk_through_report(folder)
+
+
+def _ship_decision(results: dict, best: str, has_previous: bool) -> dict:
+    if not has_previous:
+        return {"ship": True, "why": "no model in --out to compare with"}
+    ours, theirs = results[best], results["shipped_v1"]
+    firsts = lambda ranks: sum(r == 1 for r in ranks.values())
+    beats_pool = ours["pool_score"] > theirs["pool_score"]
+    keeps_walk = firsts(ours["walk_through"]) >= firsts(theirs["walk_through"])
+    why = (f"{best}: pool score {ours['pool_score']:.4f} vs {theirs['pool_score']:.4f} (shipped); "
+           f"walk-through firsts {firsts(ours['walk_through'])} vs {firsts(theirs['walk_through'])}")
+    return {"ship": beats_pool and keeps_walk, "why": why}
+
+
+def _count_sources(data) -> dict:
+    from collections import Counter
+
+    return dict(sorted(Counter(data.sources).items()))
+
+
+def evaluate_exported(cache: Path, out: Path, settings, cached_only: bool = False) -> dict:
+    """The pool and in-domain figures of the exported heads in `out` (read with the settings its
+    validation.json records), from the cached features."""
+    previous = _previous_model(out)
+    if previous is None:
+        raise FileNotFoundError(f"No exported model with a validation.json in {out}; train one first.")
+    sets = feature_sets(cache / "manifest.jsonl", cache, settings, cached_only)
+    heads = previous[0]
+    return {"pool": evaluate_heads(heads, sets.pool, sets.text), "in_domain": evaluate_heads(heads, sets.val, sets.text)}

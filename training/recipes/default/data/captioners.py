@@ -171,3 +171,31 @@ def freedoom(rel: PurePosixPath, root: Path) -> Caption | None:
         return None
     captions = [f"the sound of {described}", described, f"a recording of {described}", f"{described}, sound effect"]
     return Caption(captions, [described])
+
+
+def freepats_note(rel: PurePosixPath, root: Path) -> Caption | None:
+    """freepats: ``Tone_000/<GM number>_<Instrument_Name>.wav`` (a held note near middle C) or
+    ``Drum_000/<GM note>_<Drum_Name>.wav`` (one hit); both are recordings of real instruments."""
+    drums = rel.parts[0].lower().startswith("drum")
+    words = cap.english_words()
+    name = cap.describe(rel.stem, DRUM_EXPANSIONS if drums else None, words)
+    if not name:
+        return None
+    a = "an" if name[0] in "aeiou" else "a"
+    if drums:
+        captions = [f"{a} {name} hit", f"a single {name} stroke", f"the sound of {a} {name}",
+                    f"a recording of {a} {name} hit", f"{name} sound effect"]
+    else:
+        captions = [f"a note played on {a} {name}", f"{a} {name} note", f"the sound of {a} {name}",
+                    f"a recording of {a} {name} playing one note", f"a single {name} tone"]
+    return Caption(captions, [name])
+
+
+MUSIC_CAPTIONS = ["a piece of music", "instrumental music", "a music track",
+                  "background music from a video game", "a song without words", "the sound of music"]
+
+
+def music_track(rel: PurePosixPath, root: Path) -> Caption | None:
+    """Whole music tracks (excerpted by the scan): the caption is that it is music; the
+    track titles are names, not descriptions."""
+    return Caption(list(MUSIC_CAPTIONS), ["music"], group=f"music/{rel.stem}")

@@ -16,7 +16,7 @@ from pathlib import Path
 # that carry the licenses. Everything else (textures, maps, code) stays packed.
 UNPACK_PATTERNS = [
     "*.ogg", "*.OGG", "*.wav", "*.WAV", "*.flac", "*.mp3", "*.opus", "*.aif", "*.aiff",
-    "*.wv", "*.pk3", "*.wz", "*.ocg", "*.zip", "*.wad", "*.sf2", "*.sf3",
+    "*.wv", "*.pk3", "*.wz", "*.ocg", "*.zip", "*.wad", "*.sf2", "*.sf3", "*.pat",
     "*.xml", "*/usr/share/doc/*",
 ]
 

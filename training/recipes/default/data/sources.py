@@ -1,6 +1,6 @@
 """The table of file-based sources: package, audio folders, caption rules.
 
-Every entry is a package from issue 5's list. Folder globs are relative to
+Every entry is a package from issue 5's list or from issue 12's new sources. Folder globs are relative to
 the unpacked package root (see fetch.py). Extra dictionary entries fix names
 that are cryptic in that one source (mod prefixes, unit codes).
 """
@@ -12,10 +12,13 @@ from pathlib import Path, PurePosixPath
 from . import captioners
 from .archives import unpack_ocgs, unpack_zips
 from .filesource import FileSource, default_caption
+from .gus import convert_patches
 from .names import DRUM_EXPANSIONS
 from .wad import unpack_wad_sounds
 
 G = "usr/share/games"
+NO_EXCLUDE = r"^$"  # music sources keep their music folders
+LMMS_FOLDERS = ["drums", "instruments", "misc", "basses", "stringsnpads", "beats", "effects", "bassloops", "latin"]
 
 
 def _hedgewars(rel: PurePosixPath, root: Path):
@@ -69,6 +72,25 @@ FILE_SOURCES = [
     FileSource("redeclipse-data", "redeclipse-data", [f"{G}/redeclipse/data/sounds"]),
     FileSource("flightgear-data-base", "flightgear-data-base",
                [f"{G}/flightgear/Sounds", f"{G}/flightgear/Aircraft"], extra={"mk": "", "viii": "", "tcas": ""}),
+    # issue 12's new sources
+    FileSource("freepats", "freepats", ["_archives/freepats"], prepare=convert_patches,
+               captioner=captioners.freepats_note, license="GPL-2+ with composition exception"),
+    FileSource("lmms-common", "lmms-common", [f"usr/share/lmms/samples/{f}" for f in LMMS_FOLDERS],
+               extra=DRUM_EXPANSIONS),
+    FileSource("warmux-data", "warmux-data", [f"{G}/warmux/sound"]),
+    FileSource("boswars-data", "boswars-data", [f"{G}/boswars/sounds", f"{G}/boswars/units"],
+               extra={"artil": "artillery", "bazoo": "bazooka", "apcs": "armoured vehicle"}),
+    FileSource("freedroidrpg-data", "freedroidrpg-data", ["usr/share/freedroidrpg/data/sound/effects"]),
+    FileSource("ri-li-data", "ri-li-data", [f"{G}/ri-li/Ri-li/Sounds"], extra={"etire": "", "jeu": "", "reduit": ""}),
+    # whole music tracks: "music" must be a concept the model knows
+    FileSource("nexuiz-music", "nexuiz-music", ["_archives/music.pk3"], exclude=NO_EXCLUDE,
+               prepare=unpack_zips("music.pk3"), captioner=captioners.music_track, license="GPL-2+"),
+    FileSource("xmoto-data", "xmoto-data", [f"{G}/xmoto/Textures/Musics"], exclude=NO_EXCLUDE,
+               captioner=captioners.music_track),
+    FileSource("glob2-data", "glob2-data", [f"{G}/glob2/data/zik"], exclude=NO_EXCLUDE,
+               captioner=captioners.music_track),
+    FileSource("warmux-music", "warmux-data", [f"{G}/warmux/music"], exclude=NO_EXCLUDE,
+               captioner=captioners.music_track),
 ]
 
 BY_NAME = {source.name: source for source in FILE_SOURCES}
