@@ -41,7 +41,8 @@ def write_laion(directory, config, seed: int = 0) -> Path:
     tokenizer = RobertaTokenizer.from_pretrained(str(directory))
     torch.manual_seed(seed)
     ClapModel(config).save_pretrained(str(directory))
-    extractor = ClapFeatureExtractor()
+    # As the published checkpoints' processors say: unfused models crop (rand_trunc), fused ones fuse.
+    extractor = ClapFeatureExtractor(truncation="fusion" if config.audio_config.enable_fusion else "rand_trunc")
     ClapProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(directory))
     extractor.save_pretrained(str(directory))  # preprocessor_config.json too, which transformers 4.x reads
     return directory
