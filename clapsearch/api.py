@@ -108,12 +108,18 @@ class Library:
 
     # ---- index ------------------------------------------------------------------------------------
 
-    def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int = 2,
+    def index(self, paths, *, hop_seconds: float | None = None, batch_size: int = 32, workers: int | None = None,
               wait_seconds: float = 0.0, progress: bool = False) -> IndexSummary:
-        """Add new and changed files under `paths`, re-path moved ones, drop deleted ones."""
+        """Add new and changed files under `paths`, re-path moved ones, drop deleted ones.
+
+        `workers` decode (and hash) threads; None picks them from the free cores (clapsearch/threads.py).
+        """
         from .progress import Counter
         from .scan import scan
         from .store import Store
+        from .threads import decode_workers
+
+        workers = decode_workers() if workers is None else workers
 
         started = time.monotonic()
         roots = [os.path.expanduser(os.fspath(p)) for p in paths]

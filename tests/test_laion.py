@@ -90,3 +90,18 @@ def test_unreachable_hub_id_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     with pytest.raises(CheckpointError, match="hf:laion/clap-htsat-unfused"):
         load_model("hf:laion/clap-htsat-unfused")
+
+
+def test_indexing_pads_nothing_and_gives_a_file_the_same_bits_in_any_company(tiny_laion, tmp_path):
+    from clapsearch.audio.pipeline import embed_files
+    from tests.audio_gen import chirp, noise, write_audio
+
+    model = tiny_laion[0]
+    assert model.call_rows == 1  # one window per call on a CPU: nothing to pad
+    paths = [str(write_audio(tmp_path / "a.wav", chirp(100, 6000, 14.0, 16000), 16000)),
+             str(write_audio(tmp_path / "b.flac", noise(3.0, 22050, seed=2), 22050))]
+    together = {r.path: r for r in embed_files(model, paths, batch_size=4, threads=2, workers=2)}
+    assert [len(together[p].starts) for p in paths] == [2, 1]  # 0-10 s and 4-14 s; one repeat-padded window
+    for path in paths:
+        [alone] = embed_files(model, [path], batch_size=32, threads=1, workers=1)
+        np.testing.assert_array_equal(alone.vectors, together[path].vectors)

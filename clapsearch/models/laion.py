@@ -49,7 +49,12 @@ def text_token_limit(tokenizer, model) -> int:
 
 
 class LaionClapModel:
-    """AudioTextModel over a transformers ClapModel (eval mode, no grad, normalised CPU float32)."""
+    """AudioTextModel over a transformers ClapModel (eval mode, no grad, normalised CPU float32).
+
+    `call_rows` is 1 on a CPU: a 10 s window is 4096 patch tokens, so one window per call already
+    keeps the matrix kernels busy; the indexing pipeline then runs calls side by side and pads
+    nothing. A GPU wants whole batches (None: one call per batch).
+    """
 
     def __init__(self, model, extractor, tokenizer, name: str, device: str | None = None):
         from .wrapper import fingerprint_module, pick_device
@@ -71,6 +76,10 @@ class LaionClapModel:
                      "sampling_rate", "nb_max_samples", "hop_length", "fft_window_size", "feature_size",
                      "frequency_min", "frequency_max", "padding")}}
         self.fingerprint = fingerprint_module(model, extra)
+
+    @property
+    def call_rows(self) -> int | None:
+        return 1 if self.device.type == "cpu" else None
 
     def audio_inputs(self, waves):
         """(B, T) windows -> ClapModel audio inputs, with no random crop and no random is_longer."""
