@@ -284,9 +284,10 @@ class _Batcher:
     def __init__(self, model, window: int, batch_size: int, threads: int):
         self.model, self.window, self.batch_size = model, window, batch_size
         self.rows: list[tuple[int, int, np.ndarray]] = []  # (file_no, window number, samples)
-        self.call_rows = max(1, min(batch_size, int(getattr(model, "call_rows", None) or batch_size)))
+        declared = getattr(model, "call_rows", None)  # a model that runs well on a few rows says how many
+        self.call_rows = max(1, min(batch_size, int(declared or batch_size)))
         self.batch_size = batch_size - batch_size % self.call_rows  # whole calls: only the last one pads
-        self.side_by_side = threads if self.call_rows < batch_size else 1  # calls run at once
+        self.side_by_side = threads if declared else 1  # calls run at once, one torch thread each
         self.threads_per_call = max(1, threads // self.side_by_side)
         self.pool = None
         if self.side_by_side > 1:
