@@ -286,8 +286,10 @@ class _Batcher:
         self.rows: list[tuple[int, int, np.ndarray]] = []  # (file_no, window number, samples)
         declared = getattr(model, "call_rows", None)  # a model that runs well on a few rows says how many
         self.call_rows = max(1, min(batch_size, int(declared or batch_size)))
-        self.batch_size = batch_size - batch_size % self.call_rows  # whole calls: only the last one pads
         self.side_by_side = threads if declared else 1  # calls run at once, one torch thread each
+        if declared:  # one round of calls at a time, so the queue is read while decoding keeps ahead
+            batch_size = min(batch_size, self.call_rows * self.side_by_side)
+        self.batch_size = batch_size - batch_size % self.call_rows  # whole calls: only the last one pads
         self.threads_per_call = max(1, threads // self.side_by_side)
         self.pool = None
         if self.side_by_side > 1:
