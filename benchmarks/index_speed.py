@@ -2,17 +2,22 @@
 
     python benchmarks/index_speed.py --model tiny --minutes 20
     python benchmarks/index_speed.py --model hf:laion/clap-htsat-unfused --minutes 10 --workers 2 --batch-size 16
+    python benchmarks/make_random_laion.py /work/cache/laion-random    # once: a random-weight full-size LAION CLAP
+    python benchmarks/index_speed.py --model hf:/work/cache/laion-random --minutes 20
     python benchmarks/index_speed.py --model tiny --long-file-hours 3      # peak RSS while indexing one 3-hour file
     python benchmarks/index_speed.py --model default --runtime torch,onnx,onnx-int8 --rounds 2  # runtimes compared
 
 1. Writes a library of mixed formats (wav, flac, ogg, mp3, aiff), rates (8-48 kHz), channel counts
    (1-2) and lengths (2 s to 2 min) totalling --minutes of audio (tones, chirps, noise).
 2. Indexes it with `Library.index` (the model is loaded beforehand and not timed) and counts the
-   windows the model embedded.
-3. Runs the same model on the same number of pre-decoded windows in batches of --batch-size: the
-   pure forward throughput, with no decoding, resampling, windowing or storing.
-4. Prints both in windows/s and audio-s/s, their ratio (pipeline efficiency; 1.0 = the pipeline
-   costs nothing beyond the model), and the peak RSS of the process.
+   windows indexed (the segments stored) and the rows the model ran (silent padding included).
+3. Runs the same model on pre-decoded windows, called exactly as the pipeline calls it (the
+   pipeline's own batcher: rows per call, calls side by side, threads): the pure forward
+   throughput, with no decoding, resampling, windowing or storing. Also, for reference, one
+   plain `embed_audio` call per --batch-size windows in this thread.
+4. Prints both in windows/s and audio-s/s, their ratio (pipeline efficiency, counting only the
+   windows indexed, so padding counts against it; 1.0 = the pipeline costs nothing beyond the
+   model), and the peak RSS of the process.
 5. Indexes the unchanged library again into the same index (nothing to embed) and reports that
    run's wall time as a share of the first.
 
@@ -92,12 +97,13 @@ def write_long_file(path: Path, hours: float, rate: int = 44100) -> float:
 
 
 class WindowCounter:
-    """The model, counting the windows it embeds (padding rows of the last batch included)."""
+    """The model, counting the rows it embeds (padding rows of the last call included)."""
 
     def __init__(self, model):
         self.inner, self.windows, self.calls, self.seconds = model, 0, 0, 0.0
         for key in ("name", "dim", "fingerprint", "sample_rate", "window_seconds", "logit_scale", "runtime"):
             setattr(self, key, getattr(model, key, "torch"))
+        self.call_rows = getattr(model, "call_rows", None)  # how the pipeline calls it
 
     def embed_audio(self, waves):
         self.windows += len(waves)
@@ -112,28 +118,54 @@ class WindowCounter:
         return self.inner.embed_text(texts)
 
 
-def forward_throughput(model, root: Path, batch_size: int, n_batches: int) -> float:
-    """Windows per wall-second and per CPU-second of model.embed_audio alone, on real windows decoded beforehand."""
-    import torch
-
-    from clapsearch.audio.pipeline import embed_files  # noqa: F401  (same import cost as the pipeline)
+def decoded_windows(model, root: Path, count: int) -> list[np.ndarray]:
+    """`count` windows of real audio from the library, decoded beforehand."""
     from clapsearch.audio.decode import load_mono
     from clapsearch.models.base import window_samples
 
     window = window_samples(model)
-    clips = [load_mono(p, model.sample_rate, 0.0, model.window_seconds) for p in sorted(root.iterdir())[:batch_size]]
-    batch = np.zeros((batch_size, window), np.float32)
-    for i in range(batch_size):
+    clips = [load_mono(p, model.sample_rate, 0.0, model.window_seconds) for p in sorted(root.iterdir())[:count]]
+    rows = []
+    for i in range(count):
+        row = np.zeros(window, np.float32)
         clip = clips[i % len(clips)]
-        batch[i, : len(clip)] = clip
-    waves = torch.from_numpy(batch)
-    for _ in range(2):  # warm-up
-        model.embed_audio(waves)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for _ in range(n_batches):
-        model.embed_audio(waves)
-    windows = n_batches * batch_size
-    return windows / (time.perf_counter() - started), windows / (time.process_time() - cpu_started)
+        row[: len(clip)] = clip
+        rows.append(row)
+    return rows
+
+
+def forward_throughput(model, root: Path, batch_size: int, n_batches: int, threads: int | None) -> tuple:
+    """Windows per wall-second and per CPU-second of the model alone, called as the pipeline calls it."""
+    from clapsearch.audio.pipeline import _Batcher
+    from clapsearch.models.base import window_samples
+    from clapsearch.threads import free_cores
+
+    rows = decoded_windows(model, root, batch_size)
+    batcher = _Batcher(model, window_samples(model), batch_size, free_cores() if threads is None else threads)
+    try:
+        batcher._embed(rows[: batcher.call_rows * batcher.side_by_side])  # warm-up: one round of calls
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(n_batches):
+            batcher._embed(rows)
+        windows = n_batches * len(rows)
+        return windows / (time.perf_counter() - started), windows / (time.process_time() - cpu_started)
+    finally:
+        batcher.close()
+
+
+def plain_forward(model, root: Path, batch_size: int, n_batches: int, threads: int) -> float:
+    """Windows per wall-second of one embed_audio call per batch, in this thread, with `threads` torch threads."""
+    import torch
+
+    from clapsearch.threads import torch_threads
+
+    waves = torch.from_numpy(np.stack(decoded_windows(model, root, batch_size)))
+    with torch_threads(threads):
+        model.embed_audio(waves[:1])  # warm-up
+        started = time.perf_counter()
+        for _ in range(n_batches):
+            model.embed_audio(waves)
+        return n_batches * batch_size / (time.perf_counter() - started)
 
 
 def peak_rss_mib() -> float:
@@ -194,30 +226,37 @@ def index_once(args, model, root: Path, db: Path, label: str) -> dict:
     counter = WindowCounter(model)
     # Forward speed before and after indexing, keeping the faster: on a shared machine the load
     # changes from minute to minute, and the faster figure gives the more conservative ratio.
-    forward_before = forward_throughput(model, root, args.batch_size, 8)
+    forward_before = forward_throughput(model, root, args.batch_size, 1, args.threads)
 
     cpu_started = time.process_time()
+    library = Library(db=db, model=counter)
     with RssSampler() as sampler:
-        summary = Library(db=db, model=counter).index([root], batch_size=args.batch_size, workers=args.workers)
+        summary = library.index([root], batch_size=args.batch_size, workers=args.workers)  # threads: env
     index_cpu = time.process_time() - cpu_started
     assert not summary.failed, summary.failed
-    index_wps = counter.windows / summary.wall_seconds
+    windows = library.info()["segments"]
+    index_wps = windows / summary.wall_seconds
     hop = model.window_seconds / 2
     print(f"index:   {summary.indexed} files, {summary.audio_seconds:.0f} audio-s in {summary.wall_seconds:.2f} s "
-          f"= {summary.audio_seconds / summary.wall_seconds:.1f} audio-s/s; "
-          f"{counter.windows} windows ({counter.calls} calls) = {index_wps:.1f} windows/s")
-    forward_after = forward_throughput(model, root, args.batch_size, max(8, counter.calls))
+          f"= {summary.audio_seconds / summary.wall_seconds:.1f} audio-s/s; {windows} windows = "
+          f"{index_wps:.1f} windows/s; the model ran {counter.windows} rows in {counter.calls} calls "
+          f"({counter.windows - windows} padding)")
+    calls_per_batch = max(1, counter.calls * args.batch_size // max(1, counter.windows))
+    forward_after = forward_throughput(model, root, args.batch_size, max(2, counter.calls // calls_per_batch // 2),
+                                       args.threads)
     forward_wps, forward_wpcpu = max(forward_before, forward_after)
     print(f"forward: {forward_wps:.1f} windows/s = {forward_wps * hop:.1f} audio-s/s at the default hop "
-          f"({hop:g} s); batch size {args.batch_size}")
+          f"({hop:g} s), called as the pipeline calls it; batch size {args.batch_size}")
+    plain = plain_forward(model, root, args.batch_size, 1, args.threads)
+    print(f"forward, one plain call per batch in one thread (for reference): {plain:.1f} windows/s")
     print(f"pipeline efficiency (index windows/s / forward windows/s, wall clock): {index_wps / forward_wps:.3f}")
     # Within the one run, immune to load changes between runs: how much of the wall time the model was busy.
     print(f"model busy: {counter.seconds:.2f} s of {summary.wall_seconds:.2f} s = "
-          f"{counter.seconds / summary.wall_seconds:.3f} of the index run's wall time")
+          f"{counter.seconds / summary.wall_seconds:.3f} of the index run's wall time (calls side by side add up)")
     # CPU time is less disturbed by other processes on a shared machine; it counts all the work the
     # pipeline adds (decoding, resampling, hashing, storing) but not how well it overlaps the model.
     print(f"CPU-time efficiency (forward CPU-s / index CPU-s for the same windows): "
-          f"{(counter.windows / forward_wpcpu) / index_cpu:.3f}")
+          f"{(windows / forward_wpcpu) / index_cpu:.3f}")
     again = Library(db=db, model=counter).index([root], batch_size=args.batch_size, workers=args.workers)
     assert again.indexed == 0, "the unchanged library was embedded again"
     print(f"re-index unchanged: {again.wall_seconds:.2f} s = {again.wall_seconds / summary.wall_seconds * 100:.2f} % "
@@ -261,10 +300,11 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default="tiny", help="a model name, or `tiny` for the test-only model")
     parser.add_argument("--device", default=None)
     parser.add_argument("--minutes", type=float, default=20.0, help="audio in the generated library")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="decode threads (default: auto, as `index`)")
+    parser.add_argument("--threads", "--torch-threads", type=int, default=None,
+                        help="the model's threads, in indexing and in the forward measurement alike "
+                             "(default: the free cores when the run starts, fixed for the whole run)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--torch-threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's own choice)")
     parser.add_argument("--long-file-hours", type=float, default=None,
                         help="instead, index one generated file this long and report peak RSS")
     parser.add_argument("--runtime", default=None,
@@ -275,14 +315,16 @@ def main(argv=None) -> None:
     runtimes = args.runtime.split(",") if args.runtime else [None]
     models = {runtime or "default runtime": load(args.model, args.device, runtime) for runtime in runtimes}
     model = next(iter(models.values()))
-    import torch
+    from clapsearch.threads import allowed_cores, busy_elsewhere, decode_workers, free_cores
 
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-
-    print(f"model {args.model}: dim {model.dim}, {model.sample_rate} Hz, {model.window_seconds} s windows; "
-          f"runtimes {', '.join(models)}; torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    # One thread count for the whole run, so indexing and the forward measurement use the same.
+    args.threads = args.threads or free_cores()
+    os.environ["CLAPSEARCH_THREADS"] = str(args.threads)
+    workers = args.workers or decode_workers(args.threads)
+    print(f"model {args.model}: dim {model.dim}, {model.sample_rate} Hz, {model.window_seconds} s windows, "
+          f"{getattr(model, 'call_rows', None) or args.batch_size} row(s) per call; runtimes {', '.join(models)}; "
+          f"model threads {args.threads}, decode workers {workers}; {allowed_cores()} cores allowed, "
+          f"load average {busy_elsewhere():.2f}")
     if args.long_file_hours:
         for label, each in models.items():
             print(f"--- {label}")

@@ -114,12 +114,16 @@ class Library:
               address: str | None = None) -> IndexSummary:
         """Add new and changed files under `paths`, re-path moved ones, drop deleted ones.
 
-        engine: "local" (decoding threads here; `workers` of them, default 2), "ray" (a Ray cluster
-        at `address`, else a private local instance; `workers` model actors, default one per GPU
-        or per CPU left beside the decoders), or an engine object (see clapsearch.engines)."""
+        engine: "local" (`workers` decode and hash threads here; None picks them from the free cores,
+        clapsearch/threads.py), "ray" (a Ray cluster at `address`, else a private local instance;
+        `workers` model actors, default one per GPU or per CPU left beside the decoders), or an
+        engine object (see clapsearch.engines)."""
         from .progress import Counter
         from .scan import scan
         from .store import Store
+        from .threads import decode_workers
+
+        workers = decode_workers() if workers is None else workers
 
         started = time.monotonic()
         roots = [os.path.expanduser(os.fspath(p)) for p in paths]

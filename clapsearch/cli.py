@@ -118,8 +118,8 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Decoding threads beside the model [default: 2]; with --engine ray, model workers "
-                   "[default: one per GPU, else one per CPU left beside the decoders].")
+              help="Decoding threads beside the model [default: auto, from the free cores]; with "
+                   "--engine ray, model workers [default: one per GPU, else one per CPU left beside the decoders].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Windows per model call.")
 @click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,

@@ -1,7 +1,5 @@
 """hf:MODEL: a tiny transformers ClapModel saved to disk; our embeddings equal direct ClapModel calls."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -10,29 +8,12 @@ from torch.nn import functional as F
 from clapsearch.errors import CheckpointError
 from clapsearch.models import load_model
 from clapsearch.models.laion import features_of
-
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
+from tests.laion_model import tiny_config, write_laion
 
 
 def write_tiny_laion(directory, fusion: bool, seed: int = 0):
     """A 2-layer RoBERTa + a narrow HTSAT, a byte-level BPE vocabulary of letters, save_pretrained."""
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
-
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = ["<s>", "<pad>", "</s>", "<unk>", "<mask>", "Ġ", *LETTERS, *("Ġ" + c for c in LETTERS)]
-    (directory / "vocab.json").write_text(json.dumps({token: i for i, token in enumerate(vocab)}))
-    (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"Ġ {c}" for c in LETTERS) + "\n")
-    tokenizer = RobertaTokenizer.from_pretrained(str(directory))
-    config = ClapConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=34),
-        audio_config=dict(patch_embeds_hidden_size=16, depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2],
-                          hidden_size=128, enable_fusion=fusion),
-        projection_dim=16)
-    torch.manual_seed(seed)
-    ClapModel(config).save_pretrained(str(directory))
-    ClapProcessor(feature_extractor=ClapFeatureExtractor(), tokenizer=tokenizer).save_pretrained(str(directory))
-    return directory
+    return write_laion(directory, tiny_config(fusion), seed=seed)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["unfused", "fused"])
@@ -109,3 +90,18 @@ def test_unreachable_hub_id_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     with pytest.raises(CheckpointError, match="hf:laion/clap-htsat-unfused"):
         load_model("hf:laion/clap-htsat-unfused")
+
+
+def test_indexing_pads_nothing_and_gives_a_file_the_same_bits_in_any_company(tiny_laion, tmp_path):
+    from clapsearch.audio.pipeline import embed_files
+    from tests.audio_gen import chirp, noise, write_audio
+
+    model = tiny_laion[0]
+    assert model.call_rows == 1  # one window per call on a CPU: nothing to pad
+    paths = [str(write_audio(tmp_path / "a.wav", chirp(100, 6000, 14.0, 16000), 16000)),
+             str(write_audio(tmp_path / "b.flac", noise(3.0, 22050, seed=2), 22050))]
+    together = {r.path: r for r in embed_files(model, paths, batch_size=4, threads=2, workers=2)}
+    assert [len(together[p].starts) for p in paths] == [2, 1]  # 0-10 s and 4-14 s; one repeat-padded window
+    for path in paths:
+        [alone] = embed_files(model, [path], batch_size=32, threads=1, workers=1)
+        np.testing.assert_array_equal(alone.vectors, together[path].vectors)

@@ -1,17 +1,23 @@
 """Decode many files in worker threads and embed their windows in batches that span files.
 
     paths --> [worker threads: probe, read_blocks, iter_windows] --bounded queue--> caller's thread:
-              batches of `batch_size` windows -> model.embed_audio -> per-file results, yielded
+              batches of `batch_size` windows -> model calls of `call_rows` rows -> per-file results
 
 Threads rather than processes: decoding (libsndfile through cffi), resampling and the model (torch)
 all release the GIL, and threads hand windows over without copying them between processes.
 Memory is bounded: workers send windows in chunks of at most CHUNK_SAMPLES samples through a queue
-of 2 * workers chunks, so even a 3-hour file streams through a few MB at a time.
+of 2 * workers chunks, so even a 3-hour file streams through a few MB at a time. Thread counts
+come from clapsearch/threads.py: the cores free when the run starts, unless given.
 
-Determinism: a window's vector depends only on its samples. Every model call gets exactly
-`batch_size` rows (the last batch is padded with silence), so which other files' windows share a
-batch never changes a result; with a fixed batch size, results are bit-identical for any number of
-workers. (A different batch size can change the last float bit inside the model's own kernels.)
+Determinism: a window's vector depends only on its samples. CPU kernels pick their blocking by
+the batch size, so the same window embedded in a call of 8 rows and in one of 32 can differ in the
+last float bit; hence every model call gets exactly `call_rows` rows, and only the last call of a
+run is padded (with silence) up to that. A model that runs as fast one window at a time declares
+`call_rows = 1` (hf: models, whose 10 s windows are large matrices on their own): its calls then
+need no padding at all and run side by side on the free cores, one torch thread each, which also
+spares them torch's per-operator thread barriers. Any other model's call is the whole batch, as
+before. Either way, which other files' windows share a batch never changes a result, and with
+fixed settings results are bit-identical for any number of workers.
 """
 
 from __future__ import annotations
@@ -66,27 +72,34 @@ def embed_files(
     *,
     hop_seconds: float | None = None,
     batch_size: int = 32,
-    workers: int = 2,
+    workers: int | None = None,
+    threads: int | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> Iterator[FileEmbedding | FileFailure]:
     """Embed every file in `paths`, yielding one result per file in completion order.
 
     A file that cannot be decoded yields a FileFailure and the run goes on; errors from the model
     (or from iterating `paths`) propagate. Stopping the iteration early, or an exception in the
-    caller (KeyboardInterrupt included), stops and joins the worker threads.
+    caller (KeyboardInterrupt included), stops and joins the worker threads. `threads` is the
+    model's compute threads and `workers` the decode threads; None picks them from the free cores.
     """
-    if batch_size < 1 or workers < 1:
-        raise ValueError(f"batch_size and workers must be at least 1, got {batch_size} and {workers}")
+    from ..threads import decode_workers, free_cores
+
+    threads = free_cores() if threads is None else threads
+    workers = decode_workers(threads) if workers is None else workers
+    if batch_size < 1 or workers < 1 or threads < 1:
+        raise ValueError(f"batch_size, workers and threads must be at least 1, got {batch_size}, {workers} and {threads}")
     window = window_samples(model)
     hop = max(1, round((model.window_seconds / 2 if hop_seconds is None else hop_seconds) * model.sample_rate))
     chunk_windows = max(1, min(batch_size, CHUNK_SAMPLES // window))
     decoders = _Decoders(paths, model.sample_rate, window, hop, chunk_windows, workers)
-    batcher = _Batcher(model, window, batch_size)
+    batcher = _Batcher(model, window, batch_size, threads)
     try:
         decoders.start()
         yield from _consume(decoders, batcher, progress or (lambda event: None))
     finally:
         decoders.stop()
+        batcher.close()
 
 
 # ---- messages from the worker threads ---------------------------------------------------------
@@ -266,11 +279,28 @@ class _FileState:
 
 
 class _Batcher:
-    """Collects windows from any files and embeds them `batch_size` at a time."""
+    """Collects windows from any files and embeds them `batch_size` at a time, in calls of `call_rows` rows."""
 
-    def __init__(self, model, window: int, batch_size: int):
+    def __init__(self, model, window: int, batch_size: int, threads: int):
         self.model, self.window, self.batch_size = model, window, batch_size
         self.rows: list[tuple[int, int, np.ndarray]] = []  # (file_no, window number, samples)
+        declared = getattr(model, "call_rows", None)  # a model that runs well on a few rows says how many
+        self.call_rows = max(1, min(batch_size, int(declared or batch_size)))
+        self.side_by_side = threads if declared else 1  # calls run at once, one torch thread each
+        if declared:  # one round of calls at a time, so the queue is read while decoding keeps ahead
+            batch_size = min(batch_size, self.call_rows * self.side_by_side)
+        self.batch_size = batch_size - batch_size % self.call_rows  # whole calls: only the last one pads
+        self.threads_per_call = max(1, threads // self.side_by_side)
+        self.pool = None
+        if self.side_by_side > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import torch
+
+            # torch's thread count is per calling thread (an OpenMP setting), so each sets its own.
+            self.pool = ThreadPoolExecutor(self.side_by_side, thread_name_prefix="clapsearch-model",
+                                           initializer=torch.set_num_threads, initargs=(self.threads_per_call,))
+        self.padding_rows = 0  # silent rows added to fill a last call (for tests and benchmarks)
 
     def add(self, file_no: int, first_window: int, windows: np.ndarray) -> None:
         self.rows.extend((file_no, first_window + i, row) for i, row in enumerate(windows))
@@ -284,13 +314,30 @@ class _Batcher:
             for (file_no, number, _), vector in zip(batch, self._embed([row[2] for row in batch])):
                 files[file_no].vectors[number] = vector
 
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
     def _embed(self, rows: list[np.ndarray]) -> np.ndarray:
+        from ..threads import torch_threads
+
+        calls = -(-len(rows) // self.call_rows)
+        waves = np.zeros((calls * self.call_rows, self.window), dtype=np.float32)  # padded: see module docstring
+        waves[: len(rows)] = np.stack(rows)
+        self.padding_rows += len(waves) - len(rows)
+        parts = [waves[i : i + self.call_rows] for i in range(0, len(waves), self.call_rows)]
+        if self.pool is not None:
+            vectors = list(self.pool.map(self._call, parts))
+        else:
+            with torch_threads(self.threads_per_call):
+                vectors = [self._call(part) for part in parts]
+        return np.concatenate(vectors)[: len(rows)]
+
+    def _call(self, waves: np.ndarray) -> np.ndarray:
         import torch
 
-        waves = np.zeros((self.batch_size, self.window), dtype=np.float32)  # padded: see module docstring
-        waves[: len(rows)] = np.stack(rows)
         vectors = self.model.embed_audio(torch.from_numpy(waves))
-        return np.asarray(vectors.detach().cpu().float().numpy()[: len(rows)], dtype=np.float32).copy()
+        return np.asarray(vectors.detach().cpu().float().numpy(), dtype=np.float32).copy()
 
 
 def _consume(decoders: _Decoders, batcher: _Batcher, progress) -> Iterator[FileEmbedding | FileFailure]:

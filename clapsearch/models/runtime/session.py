@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 
 def threads_from_env() -> int:
-    """CLAPSEARCH_THREADS, else 0 (ONNX Runtime's default: one thread per physical core)."""
-    value = os.environ.get("CLAPSEARCH_THREADS", "")
-    return int(value) if value.isdigit() else 0
+    """CLAPSEARCH_THREADS, else the free cores: the one rule in clapsearch/threads.py."""
+    from ...threads import free_cores
+
+    return free_cores()
 
 
 def open_session(model_path, threads: int | None = None):

@@ -1,0 +1,61 @@
+"""How many threads to run, from the cores this process may use and how busy they already are.
+
+    allowed cores (os.sched_getaffinity: a container's or taskset's limit, not the machine's count)
+    - what other processes keep busy (the 1-minute load average)
+    = free cores: the model's compute threads; decoding gets 1 worker on up to 2 free cores
+
+One rule for every runtime (torch intra-op threads, ONNX Runtime sessions), so decoding and the
+model never ask for more cores than there are: on two cores a second decode worker and two model
+threads would time-slice, and torch's intra-op threads wait at every operator for the slowest.
+CLAPSEARCH_THREADS overrides the count; an explicit `--workers` overrides the decode workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+MAX_DECODE_WORKERS = 4  # past this, decoding outruns any model we run on a CPU
+
+
+def allowed_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def busy_elsewhere() -> float:
+    """Cores other processes keep running, as the 1-minute load average tells (0 where unknown)."""
+    try:
+        return max(0.0, os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def free_cores() -> int:
+    """CLAPSEARCH_THREADS if set, else the allowed cores less the busy ones, at least 1."""
+    value = os.environ.get("CLAPSEARCH_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    allowed = allowed_cores()
+    return max(1, min(allowed, round(allowed - busy_elsewhere())))
+
+
+def decode_workers(cores: int | None = None) -> int:
+    """Decode threads beside a model using `cores`: one until there are cores to spare for more."""
+    cores = free_cores() if cores is None else cores
+    return max(1, min(MAX_DECODE_WORKERS, cores // 2)) if cores > 2 else 1
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """torch's intra-op thread count set to `count` inside the block, restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
