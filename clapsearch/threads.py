@@ -1,7 +1,7 @@
 """How many threads to run, from the cores this process may use and how busy they already are.
 
     allowed cores (os.sched_getaffinity: a container's or taskset's limit, not the machine's count)
-    - what other processes keep busy (the 1-minute load average)
+    - what other processes keep busy (the 1-minute load average, capped by the tasks runnable now)
     = free cores: the model's compute threads; decoding gets 1 worker on up to 2 free cores
 
 One rule for every runtime (torch intra-op threads, ONNX Runtime sessions), so decoding and the
@@ -26,11 +26,28 @@ def allowed_cores() -> int:
 
 
 def busy_elsewhere() -> float:
-    """Cores other processes keep running, as the 1-minute load average tells (0 where unknown)."""
+    """Cores other processes keep running: the 1-minute load average, or fewer if fewer run now.
+
+    The average lags: a job that ended a minute ago still counts about 0.4 of a core, which on two
+    cores took a thread from the model (measured: peer benchmark 1.10x with 1 thread against 1.91x
+    with 2, at load average 1.4 on a machine whose only other work had ended or was niced). The
+    tasks runnable at this instant (/proc/loadavg, less this one) bound it from above.
+    """
     try:
-        return max(0.0, os.getloadavg()[0])
+        average = max(0.0, os.getloadavg()[0])
     except (AttributeError, OSError):
         return 0.0
+    running = runnable_now()
+    return average if running is None else min(average, float(running))
+
+
+def runnable_now() -> int | None:
+    """Tasks runnable right now, other than the one asking (Linux /proc/loadavg; None elsewhere)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return max(0, int(f.read().split()[3].split("/")[0]) - 1)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def free_cores() -> int:

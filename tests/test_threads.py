@@ -16,6 +16,7 @@ def machine(monkeypatch):
     def set_machine(cores: int, load: float):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
         monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(threads, "runnable_now", lambda: 99)  # the average alone decides here
 
     return set_machine
 
@@ -74,3 +75,11 @@ def test_an_explicit_workers_count_wins(machine, monkeypatch, tiny_model, tmp_pa
     Library(db=tmp_path / "a.db", model=tiny_model).index([tmp_path / "lib"])
     Library(db=tmp_path / "b.db", model=tiny_model).index([tmp_path / "lib"], workers=3)
     assert seen == [1, 3]
+
+
+def test_a_lingering_average_does_not_take_cores(machine, monkeypatch):
+    machine(2, 1.4)  # the average still counts work that has ended
+    monkeypatch.setattr(threads, "runnable_now", lambda: 0)
+    assert threads.free_cores() == 2
+    monkeypatch.setattr(threads, "runnable_now", lambda: 1)  # another task runs now
+    assert threads.free_cores() == 1
