@@ -49,8 +49,8 @@ def runtime_option(f):
     return click.option("--runtime", type=click.Choice(["torch", "onnx", "onnx-int8"]), envvar="CLAPSEARCH_RUNTIME",
                         default=None,
                         help="Engine for the audio tower: torch (the reference), onnx (fp32) or onnx-int8; only "
-                             "the default model has ONNX towers [default: onnx-int8 for the default model on "
-                             "CPU, torch otherwise].")(f)
+                             "the default model has ONNX towers [default: onnx for the default model on CPU, "
+                             "torch otherwise].")(f)
 
 
 def json_option(f):
