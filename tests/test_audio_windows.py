@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clapsearch.audio.windows import iter_windows, repeat_pad, window_starts
+from clapsearch.audio.windows import CountingBlocks, iter_windows, repeat_pad, window_chunks, window_starts
 
 
 def test_window_starts_examples():
@@ -92,3 +92,17 @@ def test_streaming_holds_about_one_window_and_one_block():
         buffer = stream.gi_frame.f_locals["buffer"]
         assert len(buffer) <= window + block
     assert count == len(window_starts(10_000 * block, window, hop))
+
+
+@pytest.mark.parametrize("n_samples, sizes", [(100, [2, 2, 1]), (80, [2, 2, 0])])
+def test_window_chunks_always_end_with_the_last_chunk_and_lose_no_seconds(n_samples, sizes):
+    # window 20, hop 20: 100 samples are 5 windows (chunks 2, 2, 1); 80 are 4 windows ending on a
+    # chunk boundary, so an empty last chunk closes the file.
+    signal = np.arange(n_samples, dtype=np.float32)
+    blocks = CountingBlocks([signal[:33], signal[33:]])
+    chunks = list(window_chunks(blocks, window=20, hop=20, chunk_windows=2, rate=10))
+    assert [len(windows) for _, windows, _ in chunks] == sizes
+    assert sum(seconds for _, _, seconds in chunks) == pytest.approx(len(signal) / 10)
+    assert blocks.total == len(signal)
+    starts = [start for chunk_starts, _, _ in chunks for start in chunk_starts]
+    assert starts == [start for start, _ in iter_windows([signal], 20, 20)]

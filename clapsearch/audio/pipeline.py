@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import DecodeError
 from ..models.base import window_samples
 from .decode import AudioInfo, DecodeReport, probe, read_blocks
-from .windows import iter_windows
+from .windows import CountingBlocks, window_chunks
 
 CHUNK_SAMPLES = 1 << 22  # at most 16 MiB of float32 windows per message from a worker
 _POLL_SECONDS = 0.1  # how often a blocked worker checks whether the run was stopped
@@ -235,34 +235,15 @@ class _Decoders:
 
     def _send_windows(self, file_no: int, path, info: AudioInfo) -> None:
         report = DecodeReport()
-        counted = _Counter(read_blocks(path, self.rate, report=report))
-        starts, windows = [], []
-        reported = 0
-        for start, samples in iter_windows(counted, self.window, self.hop):
-            starts.append(start)
-            windows.append(samples)
-            if len(windows) == self.chunk_windows:
-                self._put(_Windows(file_no, starts, np.stack(windows), (counted.total - reported) / self.rate))
-                reported = counted.total
-                starts, windows = [], []
-        if windows:
-            self._put(_Windows(file_no, starts, np.stack(windows), (counted.total - reported) / self.rate))
-            reported = counted.total
-        self._put(_Ended(file_no, counted.total, (counted.total - reported) / self.rate, tuple(report.warnings),
+        counted = CountingBlocks(read_blocks(path, self.rate, report=report))
+        seconds_after_last_chunk = 0.0
+        for starts, windows, seconds in window_chunks(counted, self.window, self.hop, self.chunk_windows, self.rate):
+            if windows:
+                self._put(_Windows(file_no, starts, np.stack(windows), seconds))
+            else:  # only the last chunk can be empty
+                seconds_after_last_chunk = seconds
+        self._put(_Ended(file_no, counted.total, seconds_after_last_chunk, tuple(report.warnings),
                          report.frames_read / info.sample_rate))
-
-
-class _Counter:
-    """Passes blocks through, counting their samples."""
-
-    def __init__(self, blocks):
-        self.blocks = blocks
-        self.total = 0
-
-    def __iter__(self):
-        for block in self.blocks:
-            self.total += len(block)
-            yield block
 
 
 # ---- the caller's side: batching across files ------------------------------------------------

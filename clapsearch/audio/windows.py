@@ -66,3 +66,34 @@ def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterato
 def _check(window: int, hop: int) -> None:
     if window <= 0 or hop <= 0:
         raise ValueError(f"window and hop must be positive sample counts, got window={window}, hop={hop}")
+
+
+class CountingBlocks:
+    """Passes decoded blocks through, counting their samples (`total`, once iterated)."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]):
+        self.blocks = blocks
+        self.total = 0
+
+    def __iter__(self):
+        for block in self.blocks:
+            self.total += len(block)
+            yield block
+
+
+def window_chunks(blocks: CountingBlocks, window: int, hop: int, chunk_windows: int,
+                  rate: int) -> Iterator[tuple[list[int], list[np.ndarray], float]]:
+    """`iter_windows` over `blocks` in chunks of at most `chunk_windows` windows, for streaming a file.
+
+    Yields (starts, windows, seconds): `seconds` is the audio read since the previous chunk, for
+    progress. The last chunk is always yielded, short or even empty (when the windows end on a chunk
+    boundary), so the seconds read after the last full chunk are never lost.
+    """
+    starts, windows, reported = [], [], 0
+    for start, samples in iter_windows(blocks, window, hop):
+        starts.append(start)
+        windows.append(samples)
+        if len(windows) == chunk_windows:
+            yield starts, windows, (blocks.total - reported) / rate
+            starts, windows, reported = [], [], blocks.total
+    yield starts, windows, (blocks.total - reported) / rate
