@@ -68,24 +68,22 @@ class Decoder:
     def decode(self, file_no: int, path: bytes):
         """Chunk rows of one file; its last row closes it (with an error when it cannot be read)."""
         from ..audio.decode import DecodeReport, probe, read_blocks
-        from ..audio.windows import iter_windows
+        from ..audio.windows import CountingBlocks, window_chunks
         from ..errors import DecodeError
 
         name = os.fsdecode(path)
-        chunk, first, starts, windows = 0, 0, [], []
+        chunk, first = 0, 0
         try:
             info = probe(name)
             report = DecodeReport()
-            counted = _Counter(read_blocks(name, self.rate, report=report))
-            reported = 0
-            for start, samples in iter_windows(counted, self.window, self.hop):
-                starts.append(start)
-                windows.append(samples)
-                if len(windows) == self.chunk_windows:
-                    yield chunk_row(file_no, path, chunk, first, starts, windows, (counted.total - reported) / self.rate)
-                    chunk, first, reported = chunk + 1, first + len(windows), counted.total
-                    starts, windows = [], []
-            last = chunk_row(file_no, path, chunk, first, starts, windows, (counted.total - reported) / self.rate)
+            counted = CountingBlocks(read_blocks(name, self.rate, report=report))
+            pending = None  # one chunk behind: the file's last chunk must be known as the last
+            for this in window_chunks(counted, self.window, self.hop, self.chunk_windows, self.rate):
+                if pending is not None:
+                    yield chunk_row(file_no, path, chunk, first, *pending)
+                    chunk, first = chunk + 1, first + len(pending[1])
+                pending = this
+            last = chunk_row(file_no, path, chunk, first, *pending)
             info = dataclasses.replace(info, duration=report.frames_read / info.sample_rate)  # what was decoded
             last.update(chunks=chunk + 1, total_samples=counted.total, seconds_read=info.duration,
                         info=json.dumps(dataclasses.asdict(info)), warnings=json.dumps(list(report.warnings)))
@@ -103,24 +101,11 @@ def _failed(file_no: int, path: bytes, chunk: int, error: str) -> dict:
     return row
 
 
-class _Counter:
-    """Passes blocks through, counting their samples."""
-
-    def __init__(self, blocks):
-        self.blocks = blocks
-        self.total = 0
-
-    def __iter__(self):
-        for block in self.blocks:
-            self.total += len(block)
-            yield block
-
-
 class Embedder:
     """A model actor: loads the model once, then embeds the windows of the chunk rows it is given.
 
-    Every model call gets exactly `batch_size` windows (the last padded with silence), as in the
-    local pipeline, so a window's vector depends only on its samples and the batch size.
+    The model is called through the local pipeline's own batcher (rows per call, padding, threads),
+    so a window's vector is what local indexing gives it.
     """
 
     def __init__(self, source: list, fingerprint: str, window: int, batch_size: int):
@@ -134,7 +119,12 @@ class Embedder:
             raise RuntimeError(f"This worker loaded model {self.model.name!r} with fingerprint "
                                f"{self.model.fingerprint}, not the driver's {fingerprint}; install the same "
                                f"model files on every node.")
-        self.window, self.batch_size = window, batch_size
+        from ..audio.pipeline import _Batcher
+
+        # Ray gives the actor its CPU share (and sets OMP_NUM_THREADS from it): whole CPUs are threads.
+        threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+        self.window = window
+        self.batcher = _Batcher(self.model, window, batch_size, threads)
 
     def __call__(self, batch: dict) -> dict:
         rows = rows_of(batch)
@@ -152,16 +142,8 @@ class Embedder:
         return as_batch(rows)
 
     def _embed(self, waves: np.ndarray) -> np.ndarray:
-        import torch
-
-        out = []
-        for start in range(0, len(waves), self.batch_size):
-            rows = waves[start:start + self.batch_size]
-            padded = np.zeros((self.batch_size, self.window), dtype=np.float32)
-            padded[:len(rows)] = rows
-            vectors = self.model.embed_audio(torch.from_numpy(padded))
-            out.append(np.asarray(vectors.detach().cpu().float().numpy()[:len(rows)], dtype=np.float32))
-        return np.concatenate(out)
+        batch = self.batcher.batch_size
+        return np.concatenate([self.batcher._embed(list(waves[i:i + batch])) for i in range(0, len(waves), batch)])
 
 
 @dataclasses.dataclass(frozen=True)
