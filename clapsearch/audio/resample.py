@@ -21,6 +21,11 @@ import numpy as np
 # hundreds of MB; past this many taps the source rate is rounded to the nearest 100 Hz instead,
 # which shifts pitch and timing by less than 0.7 % even at 8 kHz (0.002 % at 44.1 kHz).
 MAX_KERNEL_TAPS = 1 << 22
+# torch runs a polyphase kernel as conv1d; for small kernels (2x up, 2x-4x down: a few output
+# phases of a few dozen taps) that is a memory-bound im2col at 150-300x real time on one core,
+# while summing shifted slices in numpy runs at 500-1700x (measured, 30 s blocks). Past this many
+# phase x tap products the conv1d's matrix product wins (16 kHz -> 44.1 kHz: 441 x 174).
+SLICE_SUM_MAX_TAPS = 64
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,41 @@ def resample(samples: np.ndarray, plan: ResamplePlan) -> np.ndarray:
     """Resample a whole mono float32 signal (the signal is taken as zero outside its ends)."""
     if plan.identity or len(samples) == 0:
         return samples
+    resampler = _resampler(plan.source_rate, plan.target_rate)
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    if resampler.kernel.shape[0] * resampler.kernel.shape[-1] <= SLICE_SUM_MAX_TAPS:
+        return _slice_sum(samples, _kernel_array(plan.source_rate, plan.target_rate), plan.step_in, resampler.width)
     import torch
 
     with torch.inference_mode():
-        out = _resampler(plan.source_rate, plan.target_rate)(torch.from_numpy(np.ascontiguousarray(samples)))
+        out = resampler(torch.from_numpy(samples))
     return out.numpy()
+
+
+@lru_cache(maxsize=16)
+def _kernel_array(source_rate: int, target_rate: int) -> np.ndarray:
+    """torchaudio's kernel as (phases, taps) float32."""
+    return _resampler(source_rate, target_rate).kernel[:, 0].numpy().copy()
+
+
+def _slice_sum(samples: np.ndarray, kernel: np.ndarray, step_in: int, width: int) -> np.ndarray:
+    """The same polyphase filter as torchaudio's conv1d, as one multiply-add per phase and tap.
+
+    Input padded as torchaudio pads it (width before, width + step_in after); output phase p of
+    step t is sum_j kernel[p, j] * padded[t * step_in + j]; phases interleave; the result is cut
+    to ceil(n * len / o) samples. Equal to torchaudio's output up to float rounding (~1e-6).
+    """
+    phases, taps = kernel.shape
+    padded = np.pad(samples, (width, width + step_in))
+    steps = (len(padded) - taps) // step_in + 1
+    out = np.zeros((phases, steps), dtype=np.float32)
+    scratch = np.empty(steps, dtype=np.float32)
+    for tap in range(taps):
+        shifted = padded[tap : tap + step_in * (steps - 1) + 1 : step_in]
+        for phase in range(phases):
+            np.multiply(shifted, kernel[phase, tap], out=scratch)
+            out[phase] += scratch
+    return out.T.reshape(-1)[: math.ceil(phases * len(samples) / step_in)]
 
 
 class StreamResampler:
