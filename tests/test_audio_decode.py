@@ -82,6 +82,21 @@ def test_sample_rates_8k_to_192k_match_whole_file_resampling(tmp_path, sr):
         np.testing.assert_allclose(got, whole_file_reference(samples, sr, rate, functional=True), atol=3e-4)
 
 
+@pytest.mark.parametrize("rates", [(22050, 44100), (11025, 44100), (44100, 22050), (48000, 16000), (176400, 44100)])
+def test_small_kernels_summed_in_numpy_equal_torchaudio(rates):
+    from clapsearch.audio import resample as r
+
+    sr, rate = rates
+    plan = plan_resampling(sr, rate)
+    module = r._resampler(sr, rate)
+    assert module.kernel.shape[0] * module.kernel.shape[-1] <= r.SLICE_SUM_MAX_TAPS  # the numpy path
+    samples = np.random.default_rng(0).uniform(-1, 1, sr // 3 + 7).astype(np.float32)
+    expected = module(torch.from_numpy(samples)).numpy()
+    got = r.resample(samples, plan)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=2e-6)
+
+
 @pytest.mark.parametrize("channels", range(1, 9))
 def test_down_mix_is_the_mean_of_the_channels(tmp_path, channels):
     rng = np.random.default_rng(channels)
