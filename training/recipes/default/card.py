@@ -226,7 +226,19 @@ def _runtime_validation_lines(report: dict) -> list[str]:
             "", "Resolution: " + "; ".join(
                 f"{name}: one query moves R@k by {100 / torch_row[split]['queries']:.2f} points, one clip "
                 f"moves zero-shot by {100 / torch_row[split]['clips']:.2f}"
-                for name, split in (("in-domain", "in_domain"), ("pool", "pool"))) + "."]
+                for name, split in (("in-domain", "in_domain"), ("pool", "pool"))) + "."] + _noise_floor_lines(measured)
+
+
+def _noise_floor_lines(measured: dict) -> list[str]:
+    floor = measured.get("noise_floor")
+    if not floor:
+        return []
+    moves = ", ".join(f"{name} {v['median |move|']:.2f} (max {v['max |move|']:.2f})"
+                      for name, v in floor["points"].items())
+    return ["", f"Noise floor (`--noise-floor {floor['cosine']}`): torch's window vectors moved by random "
+            f"noise of int8's size (median cosine {floor['cosine']}), {floor['seeds']} seeds, move the figures "
+            f"by (median |points|) {moves}. int8's moves are larger than that: its error has a direction, "
+            f"so the bar resolves it."]
 
 
 def _walk_through_lines(report: dict) -> list[str]:

@@ -128,7 +128,31 @@ def embed_windows(model, windows: list[np.ndarray], batch: int = 32) -> list[np.
     return [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def measure(cache: Path, runtimes=("torch", "onnx", "onnx-int8")) -> dict:
+def perturbed(windows: list[np.ndarray], cosine: float, seed: int) -> list[np.ndarray]:
+    """Each unit window vector plus isotropic Gaussian noise sized so its cosine to the original is
+    about `cosine` (|n|^2 = 1/cosine^2 - 1), re-normalised: a perturbation with no direction."""
+    rng = np.random.default_rng(seed)
+    dim = windows[0].shape[1]
+    sigma = np.sqrt((1 / cosine**2 - 1) / dim)
+    return [normalise(w + rng.normal(0, sigma, w.shape).astype(np.float32)) for w in windows]
+
+
+def noise_floor(clips: dict, reference: dict, embed_text, cosine: float, seeds: int = 8) -> dict:
+    """How far the figures move, in points, when torch's window vectors get random noise of the
+    size int8 gives (median window cosine `cosine`): the resolution of the 0.5-point bar."""
+    moves = {}
+    for seed in range(seeds):
+        for split, (entries, vectors) in reference.items():
+            row = figures(feature_set(entries, perturbed(vectors, cosine, seed)), embed_text)
+            base = clips[split]
+            for metric, _ in METRICS:
+                moves.setdefault(f"{split} {metric}", []).append(round(100 * (row[metric] - base[metric]), 2))
+    return {"cosine": cosine, "seeds": seeds,
+            "points": {k: {"median |move|": float(np.median(np.abs(v))), "max |move|": float(np.max(np.abs(v))),
+                           "moves": v} for k, v in moves.items()}}
+
+
+def measure(cache: Path, runtimes=("torch", "onnx", "onnx-int8"), floor_cosine: float | None = None) -> dict:
     from clapsearch.models.registry import load_model
 
     from .settings import TrainSettings
@@ -140,17 +164,24 @@ def measure(cache: Path, runtimes=("torch", "onnx", "onnx-int8")) -> dict:
         clips[split] = decoded_windows(entries, settings.max_windows_per_clip)
         log.info("%s: %d clips, %d windows decoded in %.0f s", split, len(clips[split][0]),
                  sum(map(len, clips[split][1])), time.time() - began)
-    results, seconds = {}, {}
+    results, seconds, torch_vectors = {}, {}, {}
     embed_text = None
     for runtime in runtimes:
         model = load_model("default", runtime=runtime)
         embed_text = embed_text or model.embed_text  # one text side for every runtime
         began = time.time()
-        results[runtime] = {split: figures(feature_set(entries, embed_windows(model, windows)), embed_text)
-                            for split, (entries, windows) in clips.items()}
+        results[runtime] = {}
+        for split, (entries, windows) in clips.items():
+            vectors = embed_windows(model, windows)
+            if runtime == "torch":
+                torch_vectors[split] = (entries, vectors)
+            results[runtime][split] = figures(feature_set(entries, vectors), embed_text)
         seconds[runtime] = round(time.time() - began, 1)
         log.info("%s: %s (%.0f s)", runtime, results[runtime], seconds[runtime])
     report = runtime_report(results)
+    if floor_cosine and torch_vectors:
+        report["noise_floor"] = noise_floor(results["torch"], torch_vectors, embed_text, floor_cosine)
+        log.info("noise floor: %s", {k: v["median |move|"] for k, v in report["noise_floor"]["points"].items()})
     report.update(command=COMMAND, windows_per_clip=settings.max_windows_per_clip,
                   windows={s: int(sum(map(len, w))) for s, (_, w) in clips.items()}, seconds=seconds)
     return report
@@ -164,9 +195,17 @@ def main(argv=None) -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the recipe cache (manifest.jsonl)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the model folder (validation.json)")
     parser.add_argument("--write", action="store_true", help="store the table and rewrite MODEL_CARD.md")
+    parser.add_argument("--noise-floor", type=float, default=None, metavar="COSINE",
+                        help="also move torch's vectors by random noise of this median cosine (int8's: 0.9993), "
+                             "8 seeds, and report how far the figures move")
+    parser.add_argument("--runtimes", default="torch,onnx,onnx-int8",
+                        help="comma-separated, torch first (the reference) [default: all three]")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    report = measure(args.cache)
+    runtimes = tuple(args.runtimes.split(","))
+    if runtimes[0] != "torch":
+        parser.error("--runtimes must start with torch, the reference the others are measured against")
+    report = measure(args.cache, runtimes, floor_cosine=args.noise_floor)
     print("\n".join(table_lines(report)))
     if args.write:
         from .card import rewrite_card
