@@ -47,9 +47,9 @@ def test_onnx_fp32_matches_torch_on_real_clips(example_windows, torch_vectors):
 @pytest.mark.slow
 def test_onnx_int8_holds_the_quality_bar_on_real_clips(example_windows, torch_vectors):
     # The bar (issue 11) is a median window cosine of 0.999 to torch fp32; on these 12 windows the
-    # shipped int8 tower measured median 0.9993 and min 0.9964 (`python benchmarks/runtime_quality.py`).
+    # shipped int8 tower measured median 0.9995 and min 0.9986 (`python benchmarks/runtime_quality.py`).
     found = cosines(DefaultModel(runtime="onnx-int8"), example_windows, torch_vectors)
-    assert np.median(found) >= 0.999 and found.min() >= 0.99, (np.median(found), found.min())
+    assert np.median(found) >= 0.999 and found.min() >= 0.998, (np.median(found), found.min())
 
 
 def test_the_shipped_int8_tower_was_made_from_the_shipped_weights():
@@ -65,6 +65,12 @@ def test_a_stale_int8_tower_is_refused_with_how_to_fix(monkeypatch, tmp_path):
     monkeypatch.setattr("clapsearch.models.default.ASSET_DIR", tmp_path)
     with pytest.raises(RuntimeChoiceError, match="quantised from other weights.*--runtime onnx"):
         DefaultModel(runtime="onnx-int8").embed_audio(np.zeros((1, 101430), np.float32))
+
+
+def test_int8_is_the_default_on_a_cpu_and_an_explicit_choice_wins(monkeypatch):
+    monkeypatch.delenv("CLAPSEARCH_RUNTIME", raising=False)
+    assert DefaultModel(device="cpu").runtime == "onnx-int8"
+    assert DefaultModel(device="cpu", runtime="onnx").runtime == "onnx"
 
 
 def test_runtime_choice_errors_say_what_to_choose(monkeypatch):

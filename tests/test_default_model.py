@@ -54,8 +54,11 @@ def test_embeddings_are_deterministic_and_normalised(model):
 
 
 @pytest.fixture(scope="module")
-def walk_through(model):
-    return rankings(model, example_vectors(model))
+def walk_through():
+    # The card's walk-through is torch fp32's, the reference; the int8 default differs by a hair
+    # (it happens to rank the snare first: the snare and the guitar chord are that close).
+    reference = load_model("default", runtime="torch")
+    return rankings(reference, example_vectors(reference))
 
 
 # The shipped model (chosen on the validation split only) ranks the snare second, after the

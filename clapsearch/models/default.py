@@ -2,8 +2,8 @@
 
 Loading it is cheap: name, sizes, fingerprint and logit scale come from the config and the
 fingerprint cache; each tower loads on first use. Text runs in ONNX Runtime (no torch, no
-transformers). Audio runs in the runtime chosen (models/runtime/choice.py): ONNX Runtime fp32 by
-default on CPU, ONNX Runtime int8 (opt-in), or the torch audio encoder alone. `load_reference` is the plain torch
+transformers). Audio runs in the runtime chosen (models/runtime/choice.py): ONNX Runtime int8 by
+default on CPU (it holds the quality bar), ONNX Runtime fp32, or the torch audio encoder alone. `load_reference` is the plain torch
 model everything here is tested against (and computes the cached values once).
 """
 

@@ -1,8 +1,8 @@
 """Static int8 quantisation (QDQ) of the ONNX audio tower, calibrated on real clips' features.
 
 Activations are uint8 with ranges from the calibration set, weights int8 per output channel (the
-convolutions only: the projection head and the mel-free network input stay float, which costs
-little time and keeps the error where the work is). Run by training/recipes/default/quantize.py.
+convolutions only, less those the recipe keeps float: the shipped tower keeps the first block's
+two; the projection head stays float too, which costs little time). Run by training/recipes/default/quantize.py.
 """
 
 from __future__ import annotations

@@ -230,15 +230,21 @@ def _runtime_validation_lines(report: dict) -> list[str]:
 
 
 def _noise_floor_lines(measured: dict) -> list[str]:
+    from .runtime_check import METRICS as METRICS_OF_FLOOR
+
     floor = measured.get("noise_floor")
     if not floor:
         return []
     moves = ", ".join(f"{name} {v['median |move|']:.2f} (max {v['max |move|']:.2f})"
                       for name, v in floor["points"].items())
+    int8 = measured["results"].get("onnx-int8", {})
+    inside = [abs(int8[split]["points_vs_torch"][metric]) <= floor["points"][f"{split} {metric}"]["max |move|"]
+              for split in int8 for metric, _ in METRICS_OF_FLOOR if f"{split} {metric}" in floor["points"]]
+    verdict = (f" int8's own moves are within the noise's largest on {sum(inside)} of {len(inside)} figures."
+               if inside else "")
     return ["", f"Noise floor (`--noise-floor {floor['cosine']}`): torch's window vectors moved by random "
             f"noise of int8's size (median cosine {floor['cosine']}), {floor['seeds']} seeds, move the figures "
-            f"by (median |points|) {moves}. int8's moves are larger than that: its error has a direction, "
-            f"so the bar resolves it."]
+            f"by (median |points|) {moves}.{verdict}"]
 
 
 def _walk_through_lines(report: dict) -> list[str]:

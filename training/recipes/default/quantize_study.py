@@ -29,14 +29,14 @@ BLOCKS = [f"/net/blocks.{b}/conv{c}/Conv" for b in range(4) for c in (1, 2)]
 FIRST = BLOCKS[:1]
 # name -> (calibration method, percentile, convolutions kept in float, equalisation alpha or None)
 CONFIGS = {
-    "shipped": ("percentile", 99.999, FIRST, None),
+    "all-but-first": ("percentile", 99.999, FIRST, None),  # shipped until 2026-12-03
     "minmax": ("minmax", None, FIRST, None),
     "p99.99": ("percentile", 99.99, FIRST, None),
     "p99.9999": ("percentile", 99.9999, FIRST, None),
     "entropy": ("entropy", None, FIRST, None),
     "float-last": ("percentile", 99.999, FIRST + BLOCKS[-1:], None),
     "float-block3": ("percentile", 99.999, FIRST + BLOCKS[-2:], None),
-    "float-first2": ("percentile", 99.999, BLOCKS[:2], None),
+    "float-first2": ("percentile", 99.999, BLOCKS[:2], None),  # shipped
     "eq1.0": ("percentile", 99.999, FIRST, 1.0),
     "eq0.75": ("percentile", 99.999, FIRST, 0.75),
     "eq0.5": ("percentile", 99.999, FIRST, 0.5),
