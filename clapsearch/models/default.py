@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from ..errors import NoDefaultModelError
+from .runtime.cache import export_somewhere
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "default"
 
@@ -89,7 +90,7 @@ class DefaultModel:
 
                 path = onnx_path(self.fingerprint)
                 if not path.is_file():
-                    path = _export_somewhere(self.reference().module, path, export_text_tower)
+                    path = export_somewhere(self.reference().module, path, export_text_tower)
                     self._reference = None  # exported: the torch text tower is not needed any more
                 self._text = OnnxTextTower(path, self._text_dir / "tokenizer.json", self._max_length)
         return self._text
@@ -121,7 +122,7 @@ class DefaultModel:
         else:
             path = fp32_path(self.fingerprint)
             if not path.is_file():
-                path = _export_somewhere(_build_audio_encoder("cpu")[0], path, export_audio_tower)
+                path = export_somewhere(_build_audio_encoder("cpu")[0], path, export_audio_tower)
         # The front end has no learned weights: the ONNX path needs none of the torch encoder's.
         return OnnxAudioTower(path, LogMelFrontEnd()), None
 
@@ -151,20 +152,6 @@ class DefaultModel:
     def __repr__(self) -> str:
         return (f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s "
                 f"runtime={self.runtime}>")
-
-
-def _export_somewhere(module, path: Path, export) -> Path:
-    """Export to the cache; where the cache cannot be written, to a temporary folder for this process."""
-    try:
-        return export(module, path)
-    except OSError:
-        import atexit
-        import shutil
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="clapsearch-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        return export(module, Path(folder) / path.name)
 
 
 def _build_audio_encoder(device: str | None):
