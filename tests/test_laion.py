@@ -151,7 +151,7 @@ def test_int8_is_refused_for_hf_models_with_what_to_use(tiny_laion, monkeypatch)
     from clapsearch.errors import RuntimeChoiceError
 
     directory = tiny_laion[4]
-    refusal = r"has no onnx-int8 audio tower \(only the default model has one\); use --runtime torch or onnx"
+    refusal = r"has no onnx-int8 audio tower \(only the default model has one\); use --runtime torch, onnx or torch-bf16"
     with pytest.raises(RuntimeChoiceError, match=refusal):
         load_model(f"hf:{directory}", device="cpu", runtime="onnx-int8")
     monkeypatch.setenv("CLAPSEARCH_RUNTIME", "onnx-int8")
@@ -159,3 +159,22 @@ def test_int8_is_refused_for_hf_models_with_what_to_use(tiny_laion, monkeypatch)
         load_model(f"hf:{directory}", device="cpu")
     monkeypatch.setenv("CLAPSEARCH_RUNTIME", "torch")
     assert load_model(f"hf:{directory}", device="cpu").runtime == "torch"
+
+
+@pytest.mark.slow
+def test_bf16_runtime_holds_the_cosine_bar_or_is_refused_on_cpus_without_bf16(tiny_laion):
+    from clapsearch.errors import RuntimeChoiceError
+
+    directory = tiny_laion[4]
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        with pytest.raises(RuntimeChoiceError, match="no bf16 instructions.*--runtime onnx or torch"):
+            load_model(f"hf:{directory}", device="cpu", runtime="torch-bf16")
+        return
+    model = load_model(f"hf:{directory}", device="cpu", runtime="torch-bf16")
+    reference = load_model(f"hf:{directory}", device="cpu", runtime="torch")
+    assert model.fingerprint == reference.fingerprint and model.call_rows == 1
+    waves = _windows(3)
+    got = model.embed_audio(waves)
+    assert got.dtype == torch.float32 and torch.allclose(got.norm(dim=-1), torch.ones(3))
+    assert float(torch.median((got * reference.embed_audio(waves)).sum(-1))) >= 0.999
+    assert torch.equal(model.embed_text(["a dog"]), reference.embed_text(["a dog"]))  # text stays float32

@@ -48,13 +48,14 @@ class DefaultModel:
 
     def __init__(self, name: str = "default", device: str | None = None, runtime: str | None = None):
         from .fingerprint_cache import cached_identity
-        from .runtime.choice import DEFAULT_RUNTIME, asked_runtime
+        from .runtime.choice import DEFAULT_MODEL_RUNTIMES, DEFAULT_RUNTIME, asked_runtime, refuse_onnx
         from .text_source import resolve_text_source
 
         config = json.loads((ASSET_DIR / "config.json").read_text())
         self.name = name
         self.device = device
         self._asked_runtime = asked_runtime(runtime)
+        refuse_onnx(self._asked_runtime, name, has=DEFAULT_MODEL_RUNTIMES)
         # Which engine embeds audio; every runtime holds the quality bar, so the fingerprint is shared.
         self.runtime = self._asked_runtime or DEFAULT_RUNTIME
         self.dim = int(config["embed_dim"])

@@ -7,9 +7,10 @@ default; and `is_longer` is always False, where the extractor would flag a rando
 batch of short ones. The log-mel input is computed in torch for the whole batch
 (laion_features.py), matching the feature extractor's within 1e-4 dB at a fraction of its cost.
 
-The audio path runs in torch (the reference) or, the default on a CPU, in ONNX Runtime: exported
-once per model fingerprint into the user cache (runtime/laion_onnx.py), equal to torch's within
-float rounding, so both runtimes share the fingerprint. Text always runs in torch.
+The audio path runs in torch (the reference); or, the default on a CPU, in ONNX Runtime, exported
+once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to torch's within
+float rounding; or, opt-in, in torch under bf16 autocast (`torch-bf16`, runtime/choice.py says why
+it is not the default). All share the fingerprint. Text always runs in torch, in float32.
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def text_token_limit(tokenizer, model) -> int:
     return min(int(tokenizer.model_max_length), positions)
 
 
+def require_bf16(device) -> None:
+    """On a CPU without bf16 instructions (avx512_bf16, AMX) autocast emulates them: slower than float32."""
+    import torch
+
+    from ..errors import RuntimeChoiceError
+
+    if device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        raise RuntimeChoiceError("This CPU has no bf16 instructions, so torch-bf16 would run slower than "
+                                 "float32; use --runtime onnx or torch.")
+
+
 class LaionClapModel:
     """AudioTextModel over a transformers ClapModel (eval mode, no grad, normalised CPU float32).
 
@@ -71,6 +83,8 @@ class LaionClapModel:
         self.device = pick_device(device)
         # A GPU beats the CPU-only ONNX Runtime graph; an explicit choice still wins.
         self.runtime = runtime or ("onnx" if self.device.type == "cpu" else "torch")
+        if self.runtime == "torch-bf16":
+            require_bf16(self.device)
         self._onnx, self._onnx_lock = None, threading.Lock()
         self.model = model.eval().to(self.device)
         self.extractor, self.tokenizer = extractor, tokenizer
@@ -132,9 +146,19 @@ class LaionClapModel:
             with torch.inference_mode():
                 features = self.features(waves).numpy()
             return torch.from_numpy(self.onnx_audio().embed_features(features))
-        with torch.inference_mode():
+        with torch.inference_mode(), self._precision():
             out = features_of(self.model.get_audio_features(**self.audio_inputs(waves)))
-            return F.normalize(out.float(), dim=-1).cpu()
+        return F.normalize(out.float(), dim=-1).cpu()
+
+    def _precision(self):
+        """bf16 autocast for torch-bf16 (matrix products in bf16, norms and softmax in float32), else none."""
+        import contextlib
+
+        import torch
+
+        if self.runtime != "torch-bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def embed_text(self, texts: list[str]):
         import torch

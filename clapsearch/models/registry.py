@@ -115,9 +115,9 @@ def resolve(name: str) -> tuple[str, str]:
 def load_model(name: str | None = None, device: str | None = None, runtime: str | None = None) -> AudioTextModel:
     """Load a model by name ("default" when None) on `device` ("cpu", "cuda", or None = best).
 
-    runtime: "torch", "onnx" or "onnx-int8" for the audio tower (else CLAPSEARCH_RUNTIME, else the
-    model's default); a model refuses the runtimes its backend lacks (the default model has all,
-    hf: models torch and onnx, the others torch only).
+    runtime: "torch", "onnx", "onnx-int8" or "torch-bf16" for the audio tower (else CLAPSEARCH_RUNTIME, else the
+    model's default); a model refuses the runtimes its backend lacks (the default model has all but
+    torch-bf16, hf: models all but onnx-int8, the others torch only).
     """
     from .runtime.choice import asked_runtime, refuse_onnx
 
@@ -136,9 +136,10 @@ def load_model(name: str | None = None, device: str | None = None, runtime: str 
 
 
 def _register_builtins() -> None:
-    from .runtime.choice import HF_RUNTIMES, RUNTIMES
+    from .runtime.choice import DEFAULT_MODEL_RUNTIMES, HF_RUNTIMES
 
-    register("default", "clapsearch.models.default:load", "the bundled model, offline", "default", runtimes=RUNTIMES)
+    register("default", "clapsearch.models.default:load", "the bundled model, offline", "default",
+             runtimes=DEFAULT_MODEL_RUNTIMES)
     register("msclap-2022", "clapsearch.models.msclap:load_2022",
              "Microsoft CLAP 2022 checkpoint (CNN14 + BERT)", "msclap-2022:PATH")
     register("msclap-2023", "clapsearch.models.msclap:load_2023",
