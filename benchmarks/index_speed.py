@@ -21,7 +21,7 @@
 5. Indexes the unchanged library again into the same index (nothing to embed) and reports that
    run's wall time as a share of the first.
 
-`--runtime A,B,...` (default model only: torch, onnx, onnx-int8) repeats steps 2-5 for each runtime
+`--runtime A,B,...` (torch, onnx, onnx-int8 for the default model; torch, onnx, torch-bf16 for hf:) repeats steps 2-5 for each runtime
 on the same library, `--rounds` times in alternating order, and ends with one table: on a shared
 machine compare the runtimes' ratios within one run, not absolute figures across runs. audio-s/s
 is "x real time".
@@ -308,8 +308,8 @@ def main(argv=None) -> None:
     parser.add_argument("--long-file-hours", type=float, default=None,
                         help="instead, index one generated file this long and report peak RSS")
     parser.add_argument("--runtime", default=None,
-                        help="audio runtime(s) of the default model, comma-separated: torch,onnx,onnx-int8 "
-                             "[default: the model's own]")
+                        help="audio runtime(s), comma-separated: torch,onnx,onnx-int8 (default model), "
+                             "torch,onnx,torch-bf16 (hf:) [default: the model's own]")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the runtimes, in alternating order")
     args = parser.parse_args(argv)
     runtimes = args.runtime.split(",") if args.runtime else [None]

@@ -46,11 +46,11 @@ def device_option(f):
 
 def runtime_option(f):
     # Literal choices (not imported from models.runtime.choice): `clapsearch --help` stays import-free.
-    return click.option("--runtime", type=click.Choice(["torch", "onnx", "onnx-int8"]), envvar="CLAPSEARCH_RUNTIME",
-                        default=None,
-                        help="Engine for the audio tower: torch (the reference), onnx (fp32) or onnx-int8; only "
-                             "the default model has ONNX towers [default: onnx for the default model on CPU, "
-                             "torch otherwise].")(f)
+    return click.option("--runtime", type=click.Choice(["torch", "onnx", "onnx-int8", "torch-bf16"]),
+                        envvar="CLAPSEARCH_RUNTIME", default=None,
+                        help="Engine for the audio tower: torch (the reference), onnx (fp32; the default model "
+                             "and hf: models), onnx-int8 (the default model) or torch-bf16 (hf: models) "
+                             "[default: onnx for those two on CPU, torch otherwise].")(f)
 
 
 def json_option(f):

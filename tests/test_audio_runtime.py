@@ -75,7 +75,7 @@ def test_int8_is_the_default_on_a_cpu_and_an_explicit_choice_wins(monkeypatch):
 
 def test_runtime_choice_errors_say_what_to_choose(monkeypatch):
     assert [check_runtime(r) for r in RUNTIMES] == list(RUNTIMES)
-    with pytest.raises(RuntimeChoiceError, match="Unknown runtime 'fast'; choose one of torch, onnx, onnx-int8"):
+    with pytest.raises(RuntimeChoiceError, match="Unknown runtime 'fast'; choose one of torch, onnx, onnx-int8, torch-bf16"):
         load_model("default", runtime="fast")
     monkeypatch.setenv("CLAPSEARCH_RUNTIME", "onnx-fp16")
     with pytest.raises(RuntimeChoiceError, match="Unknown runtime 'onnx-fp16'.*CLAPSEARCH_RUNTIME"):
@@ -85,12 +85,17 @@ def test_runtime_choice_errors_say_what_to_choose(monkeypatch):
     with pytest.raises(RuntimeChoiceError, match="Model tiny has no onnx audio tower.*--runtime torch"):
         load_model("tiny")
     assert load_model("tiny", runtime="torch").name == "tiny"
+    bf16 = r"Model default has no torch-bf16 audio tower \(only hf: models have one\); use --runtime torch, onnx or onnx-int8"
+    with pytest.raises(RuntimeChoiceError, match=bf16):
+        load_model("default", runtime="torch-bf16")
+    with pytest.raises(RuntimeChoiceError, match=bf16):
+        DefaultModel(runtime="torch-bf16")  # built directly, not through the registry
 
 
 def test_cli_rejects_a_bad_runtime_value():
     result = CliRunner().invoke(cli, ["index", "--runtime", "fast", str(EXAMPLES)])
     assert result.exit_code == 2
-    assert "'fast' is not one of 'torch', 'onnx', 'onnx-int8'" in result.output
+    assert "'fast' is not one of 'torch', 'onnx', 'onnx-int8', 'torch-bf16'" in result.output
 
 
 @pytest.mark.slow

@@ -45,8 +45,10 @@ def test_embeddings_equal_direct_clapmodel_calls(tiny_laion):
         audio = features_of(direct.get_audio_features(input_features=inputs["input_features"],
                                                       is_longer=torch.zeros(2, 1, dtype=torch.bool)))
         text = features_of(direct.get_text_features(**tokens))
-    assert torch.allclose(model.embed_audio(waves), F.normalize(audio, dim=-1), atol=1e-5)
-    assert torch.allclose(model.embed_text(texts), F.normalize(text, dim=-1), atol=1e-5)
+    for runtime in ("onnx", "torch"):  # onnx: the default on a CPU; torch: the reference
+        tested = model if runtime == model.runtime else load_model(f"hf:{tiny_laion[4]}", device="cpu", runtime=runtime)
+        assert torch.allclose(tested.embed_audio(waves), F.normalize(audio, dim=-1), atol=1e-5)
+        assert torch.allclose(tested.embed_text(texts), F.normalize(text, dim=-1), atol=1e-5)
 
 
 @pytest.mark.slow
@@ -105,3 +107,74 @@ def test_indexing_pads_nothing_and_gives_a_file_the_same_bits_in_any_company(tin
     for path in paths:
         [alone] = embed_files(model, [path], batch_size=32, threads=1, workers=1)
         np.testing.assert_array_equal(alone.vectors, together[path].vectors)
+
+
+@pytest.mark.slow
+def test_onnx_runtime_matches_torch_and_shares_the_fingerprint(tiny_laion):
+    """ONNX Runtime is the default on a CPU; torch is the reference it must match (bar: cosine >= 0.999)."""
+    model, directory = tiny_laion[0], tiny_laion[4]
+    reference = load_model(f"hf:{directory}", device="cpu", runtime="torch")
+    assert (model.runtime, reference.runtime) == ("onnx", "torch")
+    assert model.fingerprint == reference.fingerprint and model.call_rows == 1
+    rng = np.random.default_rng(7)
+    t = np.arange(480000) / 48000
+    waves = torch.from_numpy(np.stack([0.1 * rng.standard_normal(480000), 0.5 * np.sin(2 * np.pi * 440 * t),
+                                       np.sign(np.sin(2 * np.pi * 3 * t)) * 0.3]).astype(np.float32))
+    for batch in (waves, waves[:1], waves[:, :100000]):  # 3 rows, 1 row, short windows (repeat-padded)
+        got, expected = model.embed_audio(batch), reference.embed_audio(batch)
+        assert got.shape == expected.shape and got.dtype == torch.float32
+        assert float((got * expected).sum(-1).min()) >= 0.999
+        assert torch.allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_onnx_export_is_written_once_per_fingerprint_and_reused(tiny_laion, tmp_path, monkeypatch):
+    from clapsearch.models.runtime import laion_onnx
+
+    directory = tiny_laion[4]
+    monkeypatch.setenv("CLAPSEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_model(f"hf:{directory}", device="cpu")
+    expected = first.embed_audio(_windows(1))
+    path = laion_onnx.onnx_path(first.fingerprint)
+    assert path.is_file() and path.parent == tmp_path / "cache" / "onnx"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+
+    def no_second_export(*args, **kwargs):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(laion_onnx, "export_audio", no_second_export)
+    again = load_model(f"hf:{directory}", device="cpu", runtime="onnx")
+    assert torch.equal(again.embed_audio(_windows(1)), expected)
+
+
+def test_int8_is_refused_for_hf_models_with_what_to_use(tiny_laion, monkeypatch):
+    from clapsearch.errors import RuntimeChoiceError
+
+    directory = tiny_laion[4]
+    refusal = r"has no onnx-int8 audio tower \(only the default model has one\); use --runtime torch, onnx or torch-bf16"
+    with pytest.raises(RuntimeChoiceError, match=refusal):
+        load_model(f"hf:{directory}", device="cpu", runtime="onnx-int8")
+    monkeypatch.setenv("CLAPSEARCH_RUNTIME", "onnx-int8")
+    with pytest.raises(RuntimeChoiceError, match=refusal):
+        load_model(f"hf:{directory}", device="cpu")
+    monkeypatch.setenv("CLAPSEARCH_RUNTIME", "torch")
+    assert load_model(f"hf:{directory}", device="cpu").runtime == "torch"
+
+
+@pytest.mark.slow
+def test_bf16_runtime_holds_the_cosine_bar_or_is_refused_on_cpus_without_bf16(tiny_laion):
+    from clapsearch.errors import RuntimeChoiceError
+
+    directory = tiny_laion[4]
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        with pytest.raises(RuntimeChoiceError, match="no bf16 instructions.*--runtime onnx or torch"):
+            load_model(f"hf:{directory}", device="cpu", runtime="torch-bf16")
+        return
+    model = load_model(f"hf:{directory}", device="cpu", runtime="torch-bf16")
+    reference = load_model(f"hf:{directory}", device="cpu", runtime="torch")
+    assert model.fingerprint == reference.fingerprint and model.call_rows == 1
+    waves = _windows(3)
+    got = model.embed_audio(waves)
+    assert got.dtype == torch.float32 and torch.allclose(got.norm(dim=-1), torch.ones(3))
+    assert float(torch.median((got * reference.embed_audio(waves)).sum(-1))) >= 0.999
+    assert torch.equal(model.embed_text(["a dog"]), reference.embed_text(["a dog"]))  # text stays float32

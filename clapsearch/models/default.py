@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from ..errors import NoDefaultModelError
+from .runtime.cache import export_somewhere
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "default"
 
@@ -47,13 +48,14 @@ class DefaultModel:
 
     def __init__(self, name: str = "default", device: str | None = None, runtime: str | None = None):
         from .fingerprint_cache import cached_identity
-        from .runtime.choice import DEFAULT_RUNTIME, asked_runtime
+        from .runtime.choice import DEFAULT_MODEL_RUNTIMES, DEFAULT_RUNTIME, asked_runtime, refuse_onnx
         from .text_source import resolve_text_source
 
         config = json.loads((ASSET_DIR / "config.json").read_text())
         self.name = name
         self.device = device
         self._asked_runtime = asked_runtime(runtime)
+        refuse_onnx(self._asked_runtime, name, has=DEFAULT_MODEL_RUNTIMES)
         # Which engine embeds audio; every runtime holds the quality bar, so the fingerprint is shared.
         self.runtime = self._asked_runtime or DEFAULT_RUNTIME
         self.dim = int(config["embed_dim"])
@@ -89,7 +91,7 @@ class DefaultModel:
 
                 path = onnx_path(self.fingerprint)
                 if not path.is_file():
-                    path = _export_somewhere(self.reference().module, path, export_text_tower)
+                    path = export_somewhere(self.reference().module, path, export_text_tower)
                     self._reference = None  # exported: the torch text tower is not needed any more
                 self._text = OnnxTextTower(path, self._text_dir / "tokenizer.json", self._max_length)
         return self._text
@@ -121,7 +123,7 @@ class DefaultModel:
         else:
             path = fp32_path(self.fingerprint)
             if not path.is_file():
-                path = _export_somewhere(_build_audio_encoder("cpu")[0], path, export_audio_tower)
+                path = export_somewhere(_build_audio_encoder("cpu")[0], path, export_audio_tower)
         # The front end has no learned weights: the ONNX path needs none of the torch encoder's.
         return OnnxAudioTower(path, LogMelFrontEnd()), None
 
@@ -151,20 +153,6 @@ class DefaultModel:
     def __repr__(self) -> str:
         return (f"<DefaultModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s "
                 f"runtime={self.runtime}>")
-
-
-def _export_somewhere(module, path: Path, export) -> Path:
-    """Export to the cache; where the cache cannot be written, to a temporary folder for this process."""
-    try:
-        return export(module, path)
-    except OSError:
-        import atexit
-        import shutil
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="clapsearch-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        return export(module, Path(folder) / path.name)
 
 
 def _build_audio_encoder(device: str | None):

@@ -6,11 +6,17 @@ models get their 4-channel input, unfused ones the single mel) instead of the pr
 default; and `is_longer` is always False, where the extractor would flag a random clip in a
 batch of short ones. The log-mel input is computed in torch for the whole batch
 (laion_features.py), matching the feature extractor's within 1e-4 dB at a fraction of its cost.
+
+The audio path runs in torch (the reference); or, the default on a CPU, in ONNX Runtime, exported
+once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to torch's within
+float rounding; or, opt-in, in torch under bf16 autocast (`torch-bf16`, runtime/choice.py says why
+it is not the default). All share the fingerprint. Text always runs in torch, in float32.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from ..errors import CheckpointError
 from .laion_features import ClapLogMel
@@ -48,18 +54,38 @@ def text_token_limit(tokenizer, model) -> int:
     return min(int(tokenizer.model_max_length), positions)
 
 
+def require_bf16(device) -> None:
+    """On a CPU without bf16 instructions (avx512_bf16, AMX) autocast emulates them: slower than float32."""
+    import torch
+
+    from ..errors import RuntimeChoiceError
+
+    if device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        raise RuntimeChoiceError("This CPU has no bf16 instructions, so torch-bf16 would run slower than "
+                                 "float32; use --runtime onnx or torch.")
+
+
 class LaionClapModel:
     """AudioTextModel over a transformers ClapModel (eval mode, no grad, normalised CPU float32).
 
     `call_rows` is 1 on a CPU: a 10 s window is 4096 patch tokens, so one window per call already
     keeps the matrix kernels busy; the indexing pipeline then runs calls side by side and pads
-    nothing. A GPU wants whole batches (None: one call per batch).
+    nothing. A GPU wants whole batches (None: one call per batch). ONNX Runtime runs on the CPU.
     """
 
-    def __init__(self, model, extractor, tokenizer, name: str, device: str | None = None):
+    def __init__(self, model, extractor, tokenizer, name: str, device: str | None = None,
+                 runtime: str | None = None):
+        from .runtime.choice import HF_RUNTIMES, asked_runtime, refuse_onnx
         from .wrapper import fingerprint_module, pick_device
 
+        runtime = asked_runtime(runtime)
+        refuse_onnx(runtime, name, has=HF_RUNTIMES)
         self.device = pick_device(device)
+        # A GPU beats the CPU-only ONNX Runtime graph; an explicit choice still wins.
+        self.runtime = runtime or ("onnx" if self.device.type == "cpu" else "torch")
+        if self.runtime == "torch-bf16":
+            require_bf16(self.device)
+        self._onnx, self._onnx_lock = None, threading.Lock()
         self.model = model.eval().to(self.device)
         self.extractor, self.tokenizer = extractor, tokenizer
         self.name = name
@@ -79,26 +105,60 @@ class LaionClapModel:
 
     @property
     def call_rows(self) -> int | None:
-        return 1 if self.device.type == "cpu" else None
+        return 1 if self.device.type == "cpu" or self.runtime == "onnx" else None
 
-    def audio_inputs(self, waves):
-        """(B, T) windows -> ClapModel audio inputs, with no random crop and no random is_longer."""
+    def features(self, waves):
+        """(B, T) windows -> (B, C, frames, mels) CPU log-mel features."""
         import torch
 
         waves = torch.as_tensor(waves, dtype=torch.float32).cpu()
         if waves.ndim != 2 or waves.shape[1] > self.window_samples:
             raise ValueError(f"embed_audio takes (B, T) windows of at most {self.window_samples} samples; "
                              f"got shape {tuple(waves.shape)}.")
-        is_longer = torch.zeros(waves.shape[0], 1, dtype=torch.bool)
-        return {"input_features": self.log_mel(waves).to(self.device), "is_longer": is_longer.to(self.device)}
+        return self.log_mel(waves)
+
+    def audio_inputs(self, waves):
+        """(B, T) windows -> ClapModel audio inputs, with no random crop and no random is_longer."""
+        import torch
+
+        features = self.features(waves)
+        is_longer = torch.zeros(features.shape[0], 1, dtype=torch.bool)
+        return {"input_features": features.to(self.device), "is_longer": is_longer.to(self.device)}
+
+    def onnx_audio(self):
+        """The ONNX Runtime audio path, exported into the cache on first use (thread-safe)."""
+        import torch
+
+        from .runtime.laion_onnx import load_audio
+
+        with self._onnx_lock:
+            if self._onnx is None:
+                with torch.inference_mode():
+                    example = self.log_mel(torch.zeros(2, self.window_samples)).to(self.device)
+                self._onnx = load_audio(self.model, self.fingerprint, example)
+        return self._onnx
 
     def embed_audio(self, waves):
         import torch
         from torch.nn import functional as F
 
-        with torch.inference_mode():
+        if self.runtime == "onnx":
+            with torch.inference_mode():
+                features = self.features(waves).numpy()
+            return torch.from_numpy(self.onnx_audio().embed_features(features))
+        with torch.inference_mode(), self._precision():
             out = features_of(self.model.get_audio_features(**self.audio_inputs(waves)))
-            return F.normalize(out.float(), dim=-1).cpu()
+        return F.normalize(out.float(), dim=-1).cpu()
+
+    def _precision(self):
+        """bf16 autocast for torch-bf16 (matrix products in bf16, norms and softmax in float32), else none."""
+        import contextlib
+
+        import torch
+
+        if self.runtime != "torch-bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def embed_text(self, texts: list[str]):
         import torch
@@ -112,12 +172,13 @@ class LaionClapModel:
             return F.normalize(out.float(), dim=-1).cpu()
 
     def __repr__(self) -> str:
-        return f"<LaionClapModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s>"
+        return (f"<LaionClapModel {self.name} dim={self.dim} {self.sample_rate} Hz {self.window_seconds} s "
+                f"runtime={self.runtime}>")
 
 
-def load(arg: str, name: str | None = None, device: str | None = None) -> LaionClapModel:
+def load(arg: str, name: str | None = None, device: str | None = None, runtime: str | None = None) -> LaionClapModel:
     """`hf:MODEL_ID_OR_DIR` -> an AudioTextModel."""
     if not arg:
         raise CheckpointError("hf: needs a model, e.g. hf:laion/clap-htsat-unfused or hf:/path/to/saved/model.")
     model, extractor, tokenizer = load_transformers_clap(arg)
-    return LaionClapModel(model, extractor, tokenizer, name=name or f"hf:{arg}", device=device)
+    return LaionClapModel(model, extractor, tokenizer, name=name or f"hf:{arg}", device=device, runtime=runtime)

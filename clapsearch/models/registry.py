@@ -34,14 +34,16 @@ class Backend:
     description: str
     example: str
     hidden: bool = False  # test-only backends are never listed to users
+    runtimes: tuple[str, ...] = ("torch",)  # audio runtimes it has; with more than torch, its loader takes runtime=
 
 
 _BACKENDS: dict[str, Backend] = {}
 
 
-def register(prefix: str, loader, description: str, example: str = "", hidden: bool = False) -> None:
+def register(prefix: str, loader, description: str, example: str = "", hidden: bool = False,
+             runtimes: tuple[str, ...] = ("torch",)) -> None:
     """Register a loader for names of the form `prefix:ARG` (or the bare name `prefix`)."""
-    _BACKENDS[prefix] = Backend(prefix, loader, description, example or prefix, hidden)
+    _BACKENDS[prefix] = Backend(prefix, loader, description, example or prefix, hidden, tuple(runtimes))
 
 
 def unregister(prefix: str) -> None:
@@ -113,8 +115,9 @@ def resolve(name: str) -> tuple[str, str]:
 def load_model(name: str | None = None, device: str | None = None, runtime: str | None = None) -> AudioTextModel:
     """Load a model by name ("default" when None) on `device` ("cpu", "cuda", or None = best).
 
-    runtime: "torch", "onnx" or "onnx-int8" for the audio tower (else CLAPSEARCH_RUNTIME, else the
-    model's default); only the default model has ONNX towers, the others refuse anything but torch.
+    runtime: "torch", "onnx", "onnx-int8" or "torch-bf16" for the audio tower (else CLAPSEARCH_RUNTIME, else the
+    model's default); a model refuses the runtimes its backend lacks (the default model has all but
+    torch-bf16, hf: models all but onnx-int8, the others torch only).
     """
     from .runtime.choice import asked_runtime, refuse_onnx
 
@@ -126,21 +129,24 @@ def load_model(name: str | None = None, device: str | None = None, runtime: str 
     if isinstance(loader, str):
         module_name, _, func_name = loader.partition(":")
         loader = getattr(importlib.import_module(module_name), func_name)
-    if prefix == "default":
+    refuse_onnx(runtime, name, has=backend.runtimes)
+    if backend.runtimes != ("torch",):
         return loader(arg, name=name, device=device, runtime=runtime)
-    refuse_onnx(runtime, name)
     return loader(arg, name=name, device=device)
 
 
 def _register_builtins() -> None:
-    register("default", "clapsearch.models.default:load", "the bundled model, offline", "default")
+    from .runtime.choice import DEFAULT_MODEL_RUNTIMES, HF_RUNTIMES
+
+    register("default", "clapsearch.models.default:load", "the bundled model, offline", "default",
+             runtimes=DEFAULT_MODEL_RUNTIMES)
     register("msclap-2022", "clapsearch.models.msclap:load_2022",
              "Microsoft CLAP 2022 checkpoint (CNN14 + BERT)", "msclap-2022:PATH")
     register("msclap-2023", "clapsearch.models.msclap:load_2023",
              "Microsoft CLAP 2023 checkpoint (HTSAT + GPT-2)", "msclap-2023:PATH")
     register("hf", "clapsearch.models.laion:load",
              "LAION-CLAP through transformers: a hub id once pulled (hf:laion/clap-htsat-unfused) or a saved directory",
-             "hf:ID_OR_DIR")
+             "hf:ID_OR_DIR", runtimes=HF_RUNTIMES)
     register("path", "clapsearch.models.exported:load",
              "a model directory exported by training/ (config.json + model.safetensors)", "DIR")
 

@@ -29,3 +29,16 @@ def atomic_write(path: Path, write) -> Path:
         if os.path.exists(temp):
             os.unlink(temp)
     return path
+
+
+def export_somewhere(module, path: Path, export) -> Path:
+    """export(module, path) into the cache; where it cannot be written, into a temporary folder for this process."""
+    try:
+        return export(module, path)
+    except OSError:
+        import atexit
+        import shutil
+
+        folder = tempfile.mkdtemp(prefix="clapsearch-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return export(module, Path(folder) / path.name)

@@ -1,8 +1,11 @@
-"""Which engine runs a model's audio tower: torch (the reference), onnx (fp32) or onnx-int8.
+"""Which engine runs a model's audio tower: torch (the reference), onnx (fp32), onnx-int8 or torch-bf16.
 
-Only the bundled default model has ONNX audio towers; every other model runs in torch. All three
-hold the quality bar against torch fp32 (see MODEL_CARD.md), so they share the model fingerprint:
-an index keeps working when the runtime changes, and records which runtimes wrote its vectors.
+The bundled default model has torch, onnx and onnx-int8; hf: (LAION-CLAP) models have torch, onnx
+(their audio path exported on first use, runtime/laion_onnx.py) and torch-bf16 (torch under bf16
+autocast, on CPUs with bf16 instructions); every other model runs in torch only. Each runtime a
+model has holds the cosine bar against its torch fp32 (see MODEL_CARD.md and benchmarks/
+laion_runtime.py), so they share the model fingerprint: an index keeps working when the runtime
+changes, and records which runtimes wrote its vectors.
 """
 
 from __future__ import annotations
@@ -11,12 +14,22 @@ import os
 
 from ...errors import RuntimeChoiceError
 
-RUNTIMES = ("torch", "onnx", "onnx-int8")
-# The fastest runtime that holds the whole bar (MODEL_CARD.md, Audio runtimes): the int8 tower with
-# its first block in float moves no validation figure by more than 0.5 points and runs about 1.9x
-# fp32 ONNX. (Quantising the first block too ran 1.6x faster again but moved pool R@10 by -0.7.)
+RUNTIMES = ("torch", "onnx", "onnx-int8", "torch-bf16")
+DEFAULT_MODEL_RUNTIMES = ("torch", "onnx", "onnx-int8")
+# The default model's fastest runtime that holds the whole bar (MODEL_CARD.md, Audio runtimes): the
+# int8 tower with its first block in float moves no validation figure by more than 0.5 points and
+# runs about 1.9x fp32 ONNX. (Quantising the first block too ran 1.6x faster again but moved pool
+# R@10 by -0.7.)
 DEFAULT_RUNTIME = "onnx-int8"
 ENV = "CLAPSEARCH_RUNTIME"
+# hf: models (benchmarks/laion_runtime.py, full-size random-weight HTSAT, one window per call on one
+# thread): fp32 ONNX matches torch (cosine 1.000000) and ran 1.1-1.5x faster, so it is their default
+# on a CPU; bf16 autocast ran 1.5-2.2x faster at median cosine 0.99998 (0.9987-0.9996 with the
+# windows' mean removed), but the retrieval half of the bar needs trained weights, so it is opt-in.
+# There is no int8 graph for them.
+HF_RUNTIMES = ("torch", "onnx", "torch-bf16")
+WHO_HAS = {"onnx": "only the default model and hf: models have one", "onnx-int8": "only the default model has one",
+           "torch-bf16": "only hf: models have one"}
 
 
 def check_runtime(value: str) -> str:
@@ -32,8 +45,10 @@ def asked_runtime(runtime: str | None) -> str | None:
     return check_runtime(value) if value else None
 
 
-def refuse_onnx(runtime: str | None, model_name: str) -> None:
-    """Models without ONNX towers run in torch; asking for ONNX there is an error, not a silent fallback."""
-    if runtime not in (None, "torch"):
-        raise RuntimeChoiceError(f"Model {model_name} has no {runtime} audio tower (only the default model "
-                                 f"has); use --runtime torch or unset {ENV}.")
+def refuse_onnx(runtime: str | None, model_name: str, has: tuple[str, ...] = ("torch",)) -> None:
+    """A runtime the model lacks is an error, not a silent fallback; `has` lists the ones it runs."""
+    if runtime not in (None, *has):
+        who = WHO_HAS.get(runtime, "other models have one")
+        choices = " or ".join([", ".join(has[:-1]), has[-1]] if len(has) > 1 else has)
+        raise RuntimeChoiceError(f"Model {model_name} has no {runtime} audio tower ({who}); "
+                                 f"use --runtime {choices} or unset {ENV}.")

@@ -1,0 +1,139 @@
+"""An hf: model's audio path in torch fp32 (the reference), ONNX Runtime fp32 and torch bf16 autocast.
+
+    python benchmarks/make_random_laion.py /work/cache/laion-random     # once
+    python benchmarks/laion_runtime.py --model /work/cache/laion-random --threads 1,2 --rows 1,4 --rounds 2
+
+1. Quality: 10 s windows of examples/ (48 kHz, up to 2 per recording) and of generated tones,
+   chirps and noise; each runtime's embedding against torch fp32's: median and min cosine, and the
+   same after removing the mean embedding of the set (random weights can map every window close to
+   one direction, where a raw cosine near 1 proves little); plus the fp32 embeddings' mean pairwise
+   cosine, to show how spread they are. The bar (issue 11): median cosine >= 0.999.
+2. Speed: windows/s of the model forward alone (log-mel features precomputed), calls of --rows
+   windows, each thread count and runtime measured in alternating order for --rounds rounds, with
+   the 1-minute load average beside each figure (the machine is shared: compare within one run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+RATE, WINDOW = 48000, 480000
+
+
+def quality_waves() -> np.ndarray:
+    from clapsearch.models.runtime.clips import clip_windows
+    from tests.audio_gen import chirp, noise, tone
+
+    paths = sorted(p for p in (REPO / "examples").iterdir() if p.suffix in (".ogg", ".aiff"))
+    rows = list(np.concatenate(clip_windows(paths, RATE, WINDOW, WINDOW // 2, 2)))
+    seconds = WINDOW / RATE
+    rows += [tone(f, seconds, RATE) for f in (110, 440, 3000)]
+    rows += [chirp(80, 16000, seconds, RATE), noise(seconds, RATE, seed=1), noise(seconds, RATE, amplitude=0.02, seed=2)]
+    return np.stack(rows).astype(np.float32)
+
+
+def runners(clap, onnx_file: Path, threads: int):
+    """Runtime name -> callable((B, C, F, M) float32 tensor) -> (B, dim) numpy, each on `threads` threads."""
+    import torch
+    from torch.nn import functional as F
+
+    from clapsearch.models.laion import features_of
+    from clapsearch.models.runtime.laion_onnx import INPUT, OUTPUT
+    from clapsearch.models.runtime.session import open_session
+
+    def torch_run(autocast):
+        def run(features):
+            torch.set_num_threads(threads)
+            context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+            with torch.inference_mode(), context:
+                out = features_of(clap.get_audio_features(input_features=features, is_longer=torch.zeros(
+                    len(features), 1, dtype=torch.bool)))
+            return F.normalize(out.float(), dim=-1).numpy()
+        return run
+
+    session = open_session(onnx_file, threads)  # the whole call in one session.run, `threads` intra-op threads
+    return {"torch": torch_run(False), "onnx": lambda f: session.run([OUTPUT], {INPUT: f.numpy()})[0],
+            "bf16": torch_run(True)}
+
+
+def embed_all(run, features, rows: int = 4) -> np.ndarray:
+    return np.concatenate([run(features[i:i + rows]) for i in range(0, len(features), rows)])
+
+
+def quality(runs, features) -> dict:
+    reference = embed_all(runs["torch"], features)
+    mean = reference.mean(0)
+    pairwise = reference @ reference.T
+    out = {"windows": len(features), "fp32_mean_pairwise_cosine": round(float(pairwise[~np.eye(len(pairwise), dtype=bool)].mean()), 4)}
+    for name, run in runs.items():
+        if name == "torch":
+            continue
+        got = embed_all(run, features)
+        raw = (got * reference).sum(1)
+        a, b = got - mean, reference - mean
+        centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        out[name] = {"median_cosine": round(float(np.median(raw)), 6), "min_cosine": round(float(raw.min()), 6),
+                     "median_centred_cosine": round(float(np.median(centred)), 6),
+                     "min_centred_cosine": round(float(centred.min()), 6)}
+    return out
+
+
+def speed(run, features, rows: int, windows: int) -> float:
+    run(features[:rows])  # warm-up: first-call allocations and (ORT) buffer sizing
+    start = time.perf_counter()
+    for i in range(0, windows, rows):
+        run(features[i % len(features):][:rows])
+    return windows / (time.perf_counter() - start)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a saved ClapModel folder (benchmarks/make_random_laion.py)")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--rows", default="1,4", help="windows per call, comma list")
+    parser.add_argument("--runtimes", default="torch,onnx,bf16")
+    parser.add_argument("--windows", type=int, default=8, help="windows timed per figure")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args(argv)
+    import torch
+
+    from clapsearch.models.laion import LaionClapModel, load_transformers_clap
+    from clapsearch.models.runtime.laion_onnx import export_audio
+
+    model = LaionClapModel(*load_transformers_clap(args.model), name=f"hf:{args.model}", device="cpu")
+    features = model.log_mel(torch.from_numpy(quality_waves())).contiguous()
+    onnx_file = Path(tempfile.mkdtemp()) / "audio.onnx"
+    start = time.perf_counter()
+    export_audio(model.model, features, onnx_file)
+    print(json.dumps({"export_s": round(time.perf_counter() - start, 1), "onnx_mib": round(onnx_file.stat().st_size / 2**20),
+                      "load_avg_1m": os.getloadavg()[0]}), flush=True)
+    names = args.runtimes.split(",")
+    if not args.skip_quality:
+        runs = runners(model.model, onnx_file, threads=2)
+        print(json.dumps({"quality": quality({k: runs[k] for k in ["torch", *names] if k in runs}, features),
+                          "load_avg_1m": os.getloadavg()[0]}), flush=True)
+    for round_ in range(args.rounds):
+        for threads in map(int, args.threads.split(",")):
+            runs = runners(model.model, onnx_file, threads)
+            for rows in map(int, args.rows.split(",")):
+                order = names if round_ % 2 == 0 else names[::-1]
+                for name in order:
+                    rate = speed(runs[name], features, rows, args.windows)
+                    print(json.dumps({"round": round_, "threads": threads, "rows": rows, "runtime": name,
+                                      "windows_per_s": round(rate, 3), "load_avg_1m": os.getloadavg()[0]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
