@@ -42,12 +42,34 @@ def busy_elsewhere() -> float:
 
 
 def runnable_now() -> int | None:
-    """Tasks runnable right now, other than the one asking (Linux /proc/loadavg; None elsewhere)."""
+    """Tasks of other processes runnable right now (Linux /proc/loadavg; None elsewhere).
+
+    /proc/loadavg counts threads, this process's own among them (a decode thread already started, a
+    library's worker), so those running now are taken off; at least this one is always running.
+    """
     try:
         with open("/proc/loadavg") as f:
-            return max(0, int(f.read().split()[3].split("/")[0]) - 1)
+            running = int(f.read().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
         return None
+    return max(0, running - max(1, own_running_threads()))
+
+
+def own_running_threads() -> int:
+    """This process's threads in state R (running or runnable), from /proc/self/task; 1 if unknown."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    count = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                # the state follows the command name, which is in parentheses and may hold spaces
+                count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(1, count)
 
 
 def free_cores() -> int:

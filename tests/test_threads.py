@@ -83,3 +83,33 @@ def test_a_lingering_average_does_not_take_cores(machine, monkeypatch):
     assert threads.free_cores() == 2
     monkeypatch.setattr(threads, "runnable_now", lambda: 1)  # another task runs now
     assert threads.free_cores() == 1
+
+
+def test_our_own_busy_threads_are_not_counted_as_other_work():
+    import sys
+    import threading
+
+    import numpy as np
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc")
+    stop = threading.Event()
+    matrix = np.random.default_rng(0).random((300, 300))
+
+    def spin():
+        while not stop.is_set():
+            matrix @ matrix  # BLAS releases the GIL: this thread runs beside the main one
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    try:
+        seen = []
+        for _ in range(200):
+            own = threads.own_running_threads()
+            with open("/proc/loadavg") as f:
+                total = int(f.read().split()[3].split("/")[0])
+            seen.append((own, total))
+        assert max(own for own, _ in seen) >= 2, seen[:10]  # the spinner is seen as ours
+    finally:
+        stop.set()
+        spinner.join()
