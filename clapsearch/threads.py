@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
 MAX_DECODE_WORKERS = 4  # past this, decoding outruns any model we run on a CPU
+SAMPLES, SAMPLE_GAP_S = 5, 0.002
 
 
 def allowed_cores() -> int:
@@ -46,13 +48,22 @@ def runnable_now() -> int | None:
 
     /proc/loadavg counts threads, this process's own among them (a decode thread already started, a
     library's worker), so those running now are taken off; at least this one is always running.
+    One look can catch a kernel thread or a process that runs for a millisecond (about 1 in 100 on
+    a quiet machine, and more while this process pages in model files), so the least of a few looks
+    over ~10 ms is taken.
     """
-    try:
-        with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-    except (OSError, IndexError, ValueError):
-        return None
-    return max(0, running - max(1, own_running_threads()))
+    counts = []
+    for sample in range(SAMPLES):
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, IndexError, ValueError):
+            return None
+        counts.append(max(0, running - max(1, own_running_threads())))
+        if counts[-1] == 0:
+            break
+        time.sleep(SAMPLE_GAP_S)
+    return min(counts)
 
 
 def own_running_threads() -> int:
