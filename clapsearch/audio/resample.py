@@ -86,7 +86,11 @@ def resample(samples: np.ndarray, plan: ResamplePlan) -> np.ndarray:
         return _slice_sum(samples, _kernel_array(plan.source_rate, plan.target_rate), plan.step_in, resampler.width)
     import torch
 
-    with torch.inference_mode():
+    from ..threads import torch_threads
+
+    # One thread: resampling is decoding's work, and decode workers are sized one core each; left at
+    # torch's default (every core) it ran OpenMP threads beside the model's on the same cores.
+    with torch.inference_mode(), torch_threads(1):
         out = resampler(torch.from_numpy(samples))
     return out.numpy()
 
