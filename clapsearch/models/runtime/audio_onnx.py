@@ -88,11 +88,20 @@ class OnnxAudioTower:
 
     Only windows of exactly one aisfx block (the default model's 2.3 s) are accepted: the graph has
     no block cutting and max pooling over blocks.
+
+    The session has one thread, and the runs of a batch go side by side on `threads` threads (a
+    session may run from several threads at once). Measured on 2 quiet cores, int8: 112.7 windows/s
+    against 101.1 for one 2-thread session; and while a decode thread takes a core for a moment,
+    only one run waits instead of both of an operator's threads.
     """
 
     def __init__(self, model_path: Path, frontend, threads: int | None = None):
+        from .session import threads_from_env
+
         self.frontend = frontend
-        self.session = open_session(model_path, threads)
+        self.session = open_session(model_path, threads=1)
+        self.threads = threads_from_env() if threads is None else threads
+        self._pool = None
 
     def features(self, waves) -> np.ndarray:
         return front_end_features(self.frontend, waves)
@@ -102,10 +111,23 @@ class OnnxAudioTower:
 
     def embed_features(self, features: np.ndarray) -> np.ndarray:
         features = np.ascontiguousarray(features, dtype=np.float32)
-        runs = [self.session.run([OUTPUT], {INPUT: features[i : i + ROWS_PER_RUN]})[0]
-                for i in range(0, len(features), ROWS_PER_RUN)]
+        parts = [features[i : i + ROWS_PER_RUN] for i in range(0, len(features), ROWS_PER_RUN)]
+        if len(parts) > 1 and self.threads > 1:
+            runs = list(self._side_by_side().map(self._run, parts))
+        else:
+            runs = [self._run(part) for part in parts]
         if not runs:
             return np.zeros((0, self.session.get_outputs()[0].shape[1]), dtype=np.float32)
         vectors = np.concatenate(runs)
         # Normalise again in float32: int8 graphs end in a dequantised, not exactly unit, vector.
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+    def _run(self, part: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT], {INPUT: part})[0]
+
+    def _side_by_side(self):
+        if self._pool is None:  # kept for the tower's life: a batch is a few runs, a pool costs a thread start each
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="clapsearch-onnx")
+        return self._pool
