@@ -307,7 +307,9 @@ class _Batcher:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._runner = ThreadPoolExecutor(1, thread_name_prefix="clapsearch-batch")
-            self.pending = ([row[:2] for row in batch], self._runner.submit(self._embed, [row[2] for row in batch]))
+            keys, waves = [row[:2] for row in batch], self._stack([row[2] for row in batch])
+            del batch  # the decoded rows: only the stacked copy goes to the model thread
+            self.pending = (keys, self._runner.submit(self._embed_waves, waves, len(keys)))
         if flush:
             self._collect(files, wait=True)
 
@@ -327,19 +329,28 @@ class _Batcher:
                 pool.shutdown(wait=True)
 
     def _embed(self, rows: list[np.ndarray]) -> np.ndarray:
+        return self._embed_waves(self._stack(rows), len(rows))
+
+    def _stack(self, rows: list[np.ndarray]) -> np.ndarray:
+        """The rows as one array padded to whole calls (see module docstring), copied row by row:
+        no second copy of the batch, and the decoded chunks the rows came from can be freed."""
+        calls = -(-len(rows) // self.call_rows)
+        waves = np.zeros((calls * self.call_rows, self.window), dtype=np.float32)
+        for i, row in enumerate(rows):
+            waves[i] = row
+        self.padding_rows += len(waves) - len(rows)
+        return waves
+
+    def _embed_waves(self, waves: np.ndarray, count: int) -> np.ndarray:
         from ..threads import torch_threads
 
-        calls = -(-len(rows) // self.call_rows)
-        waves = np.zeros((calls * self.call_rows, self.window), dtype=np.float32)  # padded: see module docstring
-        waves[: len(rows)] = np.stack(rows)
-        self.padding_rows += len(waves) - len(rows)
         parts = [waves[i : i + self.call_rows] for i in range(0, len(waves), self.call_rows)]
         if self.pool is not None:
             vectors = list(self.pool.map(self._call, parts))
         else:
             with torch_threads(self.threads_per_call):
                 vectors = [self._call(part) for part in parts]
-        return np.concatenate(vectors)[: len(rows)]
+        return np.concatenate(vectors)[:count]
 
     def _call(self, waves: np.ndarray) -> np.ndarray:
         import torch
