@@ -12,16 +12,14 @@ fingerprint it was made from (see `int8_path`): users never need calibration dat
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .cache import atomic_write, cache_dir
+from .audio_export import INPUT, OUTPUT, export_features_graph
+from .cache import cache_dir
 from .session import open_session
 
-OPSET = 17
-INPUT, OUTPUT = "features", "embedding"
 
 
 def fp32_path(fingerprint: str) -> Path:
@@ -52,15 +50,7 @@ def export_audio_tower(encoder, path: Path) -> Path:
 
     graph = _feature_graph(encoder)
     example = torch.zeros(2, BLOCK_FRAMES, N_MELS)
-
-    def write(temp):
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes on constant shapes; parity tests guard the export
-            torch.onnx.export(graph, (example,), temp, input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False)
-
-    return atomic_write(path, write)
+    return export_features_graph(graph, example, path)
 
 
 def front_end_features(frontend, waves) -> np.ndarray:

@@ -12,16 +12,14 @@ that hold the quality bar share it), with an atomic write so two processes never
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .cache import atomic_write, cache_dir
+from .audio_export import INPUT, OUTPUT, export_features_graph
+from .cache import cache_dir
 from .session import open_session
 
-OPSET = 17
-INPUT, OUTPUT = "features", "embedding"
 
 
 def onnx_path(fingerprint: str) -> Path:
@@ -58,15 +56,7 @@ def export_audio(model, example_features, path: Path) -> Path:
 
     graph = _audio_graph(model)
     example = torch.as_tensor(example_features, dtype=torch.float32)  # on the model's device
-
-    def write(temp):
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes on constant shapes; parity tests guard the export
-            torch.onnx.export(graph, (example,), temp, input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False)
-
-    return atomic_write(path, write)
+    return export_features_graph(graph, example, path)
 
 
 class LaionOnnxAudio:
