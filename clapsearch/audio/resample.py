@@ -133,9 +133,17 @@ class StreamResampler:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start = 0  # input index of _buffer[0]
         self._done = 0  # input index up to which output has been produced (a multiple of step_in)
+        # Chunks not yet joined to _buffer: joining each 64 Ki-sample read as it came copied the
+        # growing 30 s buffer ~40 times per block (3 % of an indexing run's samples, profiled).
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
 
     def feed(self, chunk: np.ndarray) -> Iterator[np.ndarray]:
-        self._buffer = np.concatenate([self._buffer, chunk])
+        self._pending.append(chunk)
+        self._pending_samples += len(chunk)
+        if self._buffer_start + len(self._buffer) + self._pending_samples < self._done + self.block + self.plan.context:
+            return
+        self._join_pending()
         while self._buffer_start + len(self._buffer) >= self._done + self.block + self.plan.context:
             yield self._resample_from_done(self._done + self.block + self.plan.context, keep=self.block)
             self._done += self.block
@@ -143,6 +151,7 @@ class StreamResampler:
 
     def finish(self) -> Iterator[np.ndarray]:
         """The rest of the signal, once the input has ended."""
+        self._join_pending()
         end = self._buffer_start + len(self._buffer)
         if end <= self._done:
             return
@@ -159,6 +168,11 @@ class StreamResampler:
         first = (self._done - start) // plan.step_in * plan.step_out
         last = None if keep is None else first + keep // plan.step_in * plan.step_out
         return out[first:last].copy()
+
+    def _join_pending(self) -> None:
+        if self._pending:
+            self._buffer = np.concatenate([self._buffer, *self._pending])
+            self._pending, self._pending_samples = [], 0
 
     def _drop_before(self, index: int) -> None:
         index = max(index, self._buffer_start)
