@@ -19,6 +19,7 @@ import numpy as np
 from .audio_export import INPUT, OUTPUT, export_features_graph
 from .cache import cache_dir
 from .session import open_session
+from .side_by_side import SideBySide, unit_rows
 
 
 
@@ -90,8 +91,7 @@ class OnnxAudioTower:
 
         self.frontend = frontend
         self.session = open_session(model_path, threads=1)
-        self.threads = threads_from_env() if threads is None else threads
-        self._pool = None
+        self._runs = SideBySide(threads_from_env() if threads is None else threads, initializer=_one_torch_thread)
 
     def features(self, waves) -> np.ndarray:
         return front_end_features(self.frontend, waves)
@@ -106,15 +106,7 @@ class OnnxAudioTower:
 
     def _embed_parts(self, embed_part, rows) -> np.ndarray:
         parts = [rows[i : i + ROWS_PER_RUN] for i in range(0, len(rows), ROWS_PER_RUN)]
-        if len(parts) > 1 and self.threads > 1:
-            runs = list(self._side_by_side().map(embed_part, parts))
-        else:
-            runs = [embed_part(part) for part in parts]
-        if not runs:
-            return np.zeros((0, self.session.get_outputs()[0].shape[1]), dtype=np.float32)
-        vectors = np.concatenate(runs)
-        # Normalise again in float32: int8 graphs end in a dequantised, not exactly unit, vector.
-        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        return unit_rows(self._runs.map(embed_part, parts), self.session.get_outputs()[0].shape[1])
 
     def _embed_waves(self, waves) -> np.ndarray:
         return self._run(np.ascontiguousarray(self.features(waves), dtype=np.float32))
@@ -122,13 +114,10 @@ class OnnxAudioTower:
     def _run(self, part: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT], {INPUT: part})[0]
 
-    def _side_by_side(self):
-        if self._pool is None:  # kept for the tower's life: a batch is a few runs, a pool costs a thread start each
-            from concurrent.futures import ThreadPoolExecutor
 
-            import torch
+def _one_torch_thread() -> None:
+    """Each side-by-side run computes its own front end on one torch thread (a per-thread setting):
+    the runs themselves are the parallelism."""
+    import torch
 
-            # one torch thread each (a per-thread setting): the runs themselves are the parallelism
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="clapsearch-onnx",
-                                            initializer=torch.set_num_threads, initargs=(1,))
-        return self._pool
+    torch.set_num_threads(1)

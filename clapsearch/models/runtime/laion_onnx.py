@@ -19,6 +19,7 @@ import numpy as np
 from .audio_export import INPUT, OUTPUT, export_features_graph
 from .cache import cache_dir
 from .session import open_session
+from .side_by_side import SideBySide, unit_rows
 
 
 
@@ -73,25 +74,14 @@ class LaionOnnxAudio:
         from .session import threads_from_env
 
         self.session = open_session(model_path, threads=1)
-        self.threads = threads_from_env() if threads is None else threads
+        self._runs = SideBySide(threads_from_env() if threads is None else threads)
 
     def _run(self, row: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT], {INPUT: row[None]})[0]
 
     def embed_features(self, features) -> np.ndarray:
-        features = np.ascontiguousarray(features, dtype=np.float32)
-        workers = min(self.threads, len(features))
-        if workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers, thread_name_prefix="clapsearch-onnx") as pool:
-                runs = list(pool.map(self._run, features))
-        else:
-            runs = [self._run(row) for row in features]
-        if not runs:
-            return np.zeros((0, self.session.get_outputs()[0].shape[1]), dtype=np.float32)
-        vectors = np.concatenate(runs)
-        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        rows = list(np.ascontiguousarray(features, dtype=np.float32))
+        return unit_rows(self._runs.map(self._run, rows), self.session.get_outputs()[0].shape[1])
 
 
 def load_audio(model, fingerprint: str, example_features, threads: int | None = None) -> LaionOnnxAudio:
