@@ -111,3 +111,51 @@ def test_first_per_source_keeps_the_order_prefix_of_every_source():
     small = first_per_source(data, 2)
     assert small.sources == ["a", "b", "a", "b", "c"]
     assert [int(w[0, 0]) for w in small.windows] == [0, 1, 2, 4, 5]
+
+
+def _set(sources, texts, captions):
+    from training.recipes.default.dataset import FeatureSet
+
+    vectors = np.stack([np.full(384, ord(t[0]), np.float32) for t in texts])
+    return FeatureSet(windows=[np.full((1, 512), i, np.float32) for i in range(len(sources))], captions=captions,
+                      labels=[["x"]] * len(sources), sources=list(sources), items=[f"{s}{i}" for i, s in enumerate(sources)],
+                      texts=list(texts), text_vectors=vectors)
+
+
+def test_combined_sets_keep_every_clips_own_caption_text_and_vector():
+    from training.recipes.default.dataset import combine
+
+    first = _set("aa", ["dog", "rain"], [[1], [0, 1]])
+    second = _set("p", ["cat", "rain"], [[0, 1]])
+    both = combine(first, second)
+    assert both.sources == ["a", "a", "p"]
+    assert [[both.texts[c] for c in row] for row in both.captions] == [["rain"], ["dog", "rain"], ["cat", "rain"]]
+    assert both.texts == sorted(set(both.texts)) and len(both.texts) == 3
+    for text, vector in zip(both.texts, both.text_vectors):
+        assert vector[0] == ord(text[0])
+
+
+def test_final_training_set_adds_the_pool_sources_train_items_under_the_candidates_rules():
+    from training.recipes.default.study import SMALLER_CAP, final_training_set
+
+    sets = SimpleNamespace(train=_set(["espeak-ng", "0ad-data"], ["word one", "a door"], [[0], [1]]),
+                           unused=_set(["klettres-data"], ["letter a"], [[0]]))
+    sets.train_plain, sets.unused_plain = sets.train, sets.unused
+    assert final_training_set(sets, "two_heads").sources == ["espeak-ng", "0ad-data", "klettres-data"]
+    assert final_training_set(sets, "two_heads-no_synthetic").sources == ["0ad-data", "klettres-data"]
+    many = SimpleNamespace(train=_set(["0ad-data"] * (SMALLER_CAP + 5), ["a door"], [[0]] * (SMALLER_CAP + 5)),
+                           unused=sets.unused)
+    assert len(final_training_set(many, f"two_heads-cap{SMALLER_CAP}")) == SMALLER_CAP + 1
+
+
+def test_a_kept_epoch_is_kept_whatever_the_scores_say():
+    from training.recipes.default.heads import train_heads
+    from training.recipes.default.settings import TrainSettings
+
+    data = _set(["s"] * 8, [f"t{i}" for i in range(8)], [[i] for i in range(8)])
+    data.windows = [np.random.default_rng(i).normal(size=(1, 512)).astype(np.float32) for i in range(8)]
+    data.text_vectors = np.random.default_rng(9).normal(size=(8, 384)).astype(np.float32)
+    scores = iter([0.9, 0.1, 0.5, 0.2])
+    _, info = train_heads(data, TrainSettings(epochs=4, batch_size=4, embed_dim=16), lambda h: next(scores),
+                          keep_epoch=3)
+    assert info["best_epoch"] == 3 and info["best_val_score"] == 0.5

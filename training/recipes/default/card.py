@@ -79,6 +79,8 @@ STUDY_NAMES = {
 
 
 def _study_name(key: str) -> str:
+    if key.endswith("+pool_train"):  # study.FINAL_SUFFIX: the second stage
+        return _study_name(key[: -len("+pool_train")]) + "; final: + the pool sources' train items, as v1"
     for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),
                           ("-cap300", ", at most 300 clips per source")):
         if key.endswith(suffix):

@@ -50,3 +50,23 @@ def build_feature_set(entries, keys, audio_features: dict, text_features) -> Fea
         texts=texts,
         text_vectors=text_features(texts),
     )
+
+
+def combine(first: FeatureSet, second: FeatureSet) -> FeatureSet:
+    """The rows of both sets in order, their caption texts merged (ids re-indexed)."""
+    texts = sorted(set(first.texts) | set(second.texts))
+    index = {t: i for i, t in enumerate(texts)}
+    vectors = {t: v for data in (first, second) for t, v in zip(data.texts, data.text_vectors)}
+
+    def captions(data: FeatureSet) -> list[list[int]]:
+        return [[index[data.texts[c]] for c in row] for row in data.captions]
+
+    return FeatureSet(
+        windows=first.windows + second.windows,
+        captions=captions(first) + captions(second),
+        labels=first.labels + second.labels,
+        sources=first.sources + second.sources,
+        items=first.items + second.items,
+        texts=texts,
+        text_vectors=np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, 384), np.float32),
+    )

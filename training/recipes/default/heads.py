@@ -93,8 +93,9 @@ def epoch_batches(data: FeatureSet, batch_size: int, rng: np.random.Generator):
             yield batch
 
 
-def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5):
-    """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float."""
+def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5, keep_epoch: int | None = None):
+    """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float, or
+    of epoch `keep_epoch` when given (an epoch chosen before; the scores are then only logged)."""
     heads = untrained_heads(settings)
     trainable = [p for p in heads.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -118,7 +119,7 @@ def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5):
         heads.eval()
         score = score_fn(heads)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_score": score})
-        if score > best[0]:
+        if (score > best[0]) if keep_epoch is None else (epoch + 1 == keep_epoch):
             best = (score, copy.deepcopy(heads.state_dict()), epoch + 1)
         if (epoch + 1) % log_every == 0 or epoch == 0:
             log.info("epoch %d loss %.3f val %.4f", epoch + 1, np.mean(losses), score)

@@ -13,7 +13,7 @@ from clapsearch.models import aisfx
 from training.data.manifest import read_manifest
 
 from .dataset import build_feature_set, split_of
-from .evaluate import evaluate_heads
+from .evaluate import evaluate_heads, pool_score, selection_score
 from .features import AudioFeatureCache, TextFeatures, clip_key, embed_clips
 from .settings import POOL_ALL_ITEMS, POOL_SOURCES, model_config
 from .tower_weights import converted_tower_state, load_tower
@@ -43,8 +43,9 @@ def _stable_rank(entry) -> str:
 
 def balanced_order(entries, splits, max_train: int | None, max_val: int | None,
                    max_pool: int | None = None) -> list[int]:
-    """Indices to embed: pool clips, validation clips, then training clips taking turns across sources
-    ("test" clips, such as the bundled examples, are left out entirely);
+    """Indices to embed: pool clips, validation clips, training clips taking turns across sources,
+    then the pool sources' "unused" items (the final model's extra data, see `run`; "test" clips,
+    such as the bundled examples, are left out entirely);
     each source in a fixed hash order with its labels taking turns, capped at `max_val` / `max_train`
     clips (None: all).
 
@@ -65,7 +66,7 @@ def balanced_order(entries, splits, max_train: int | None, max_val: int | None,
         return [rows[k] for k in range(longest) for rows in by_source.values() if k < len(rows)]
 
     return (take_turns(per_source("pool", max_pool)) + take_turns(per_source("val", max_val))
-            + take_turns(per_source("train", max_train)))
+            + take_turns(per_source("train", max_train)) + take_turns(per_source("unused", max_train)))
 
 
 def _labels_take_turns(entries, rows: list[int]) -> list[int]:
@@ -104,9 +105,13 @@ def feature_sets(manifest: Path, cache: Path, settings, cached_only: bool = Fals
     train = build_feature_set(*_expanded(train_entries, train_keys), audio, text) if settings.wordnet_expansion else plain
     val = build_feature_set(*pick("val"), audio, text)
     pool = build_feature_set(*pick("pool"), audio, text)
-    log.info("train %d clips / %d captions, val %d clips / %d captions, pool %d clips / %d captions",
-             len(train), len(train.texts), len(val), len(val.texts), len(pool), len(pool.texts))
-    return FeatureSets(entries, splits, train, val, pool, text, plain)
+    unused_plain = build_feature_set(*pick("unused"), audio, text)
+    unused = (build_feature_set(*_expanded(*pick("unused")), audio, text) if settings.wordnet_expansion
+              else unused_plain)
+    log.info("train %d clips / %d captions, val %d clips / %d captions, pool %d clips / %d captions, "
+             "pool sources' train items %d clips", len(train), len(train.texts), len(val), len(val.texts),
+             len(pool), len(pool.texts), len(unused))
+    return FeatureSets(entries, splits, train, val, pool, text, plain, unused, unused_plain)
 
 
 @dataclass
@@ -118,6 +123,10 @@ class FeatureSets:
     pool: object  # cross-source: whole sources training never sees
     text: object
     train_plain: object  # the training clips with their own captions only (the WordNet ablation)
+    # The pool sources' "train" items: no candidate trains on them; the final model does, as v1
+    # did, so that it and v1 meet the pool's items on equal terms (run's second stage).
+    unused: object = None
+    unused_plain: object = None
 
 
 def _expanded(entries, keys):
@@ -164,8 +173,9 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
     if previous:
         results["shipped_v1"]["walk_through"] = _walk_through(out)
     best = max(candidates, key=lambda k: results[k]["pool_score"])
-    decision = _ship_decision(results, best, previous is not None)
-    study_report = {"results": results, "best_exportable": best, "decision": decision,
+    final = _train_final(sets, study, best, cache, results, candidates)
+    decision = _ship_decision(results, final, previous is not None)
+    study_report = {"results": results, "best_exportable": best, "final": final, "decision": decision,
                     "settings": settings.to_dict(), "train_clips": len(sets.train), "val_clips": len(sets.val),
                     "pool_clips": len(sets.pool), "pool_by_source": _count_sources(sets.pool),
                     "data_seconds": data_seconds, "features_seconds": features_seconds, "cached_only": cached_only,
@@ -173,18 +183,18 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
     from .card import data_summary, write_card
 
     if decision["ship"]:
-        folder, kind_settings, training = candidates[best]
+        folder, kind_settings, training = candidates[final]
         import shutil
 
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(folder / name, out / name)
         report = {
-            "validation": {"trained_heads": results[best]["in_domain"], "nearest_caption_transfer":
+            "validation": {"trained_heads": results[final]["in_domain"], "nearest_caption_transfer":
                            results["nearest_caption_transfer"]["in_domain"]},
-            "training": {**training, "settings": kind_settings.to_dict(), "train_clips": len(sets.train),
+            "training": {**training, "settings": kind_settings.to_dict(), "train_clips": training["train_clips"],
                          "val_clips": len(sets.val), "cached_only": cached_only},
             "data": data_summary(sets.entries, sets.splits),
-            "walk_through_rank_of_example": results[best]["walk_through"],
+            "walk_through_rank_of_example": results[final]["walk_through"],
         }
     else:
         report = previous[1] if previous else {}
@@ -194,6 +204,29 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
     (out / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
     write_card(out, report)
     return report
+
+
+def _train_final(sets, study: dict, best: str, cache: Path, results: dict, candidates: dict) -> str:
+    """Second stage: the pool's choice retrained with the pool sources' "train" items, at the
+    epoch the pool chose; exported, measured and added to `results` and `candidates`."""
+    from .study import FINAL_SUFFIX, train_final
+
+    _, kind_settings, _ = study["trained"][best]
+    heads, training, train = train_final(sets, best, kind_settings, results[best]["best_epoch"])
+    name = best + FINAL_SUFFIX
+    folder = cache / "candidates" / name.replace("+", "_")
+    _export_model(cache, heads, kind_settings, folder)
+    training["train_clips"] = len(train)
+    results[name] = {"pool": evaluate_heads(heads, sets.pool, sets.text),
+                     "in_domain": evaluate_heads(heads, sets.val, sets.text), "best_epoch": training["best_epoch"],
+                     "seconds": training["seconds"], "train_clips": len(train), "walk_through": _walk_through(folder)}
+    for key, score in (("pool_score", pool_score), ("in_domain_score", selection_score)):
+        results[name][key] = score(results[name]["pool" if key == "pool_score" else "in_domain"])
+    candidates[name] = (folder, kind_settings, training)
+    for key, (_, _, trained) in candidates.items():  # every exported candidate's own training size
+        trained.setdefault("train_clips", results[key].get("train_clips", len(sets.train)))
+    log.info("%s: pool %.4f (its data shares sources with the pool)", name, results[name]["pool_score"])
+    return name
 
 
 def _previous_model(out: Path):
@@ -224,6 +257,8 @@ def _walk_through(folder: Path) -> dict:
 
 
 def _ship_decision(results: dict, best: str, has_previous: bool) -> dict:
+    """`best` is the second-stage model: it and v1 trained on the pool sources' "train" items and
+    neither on the pool's, so their pool figures compare on equal terms."""
     if not has_previous:
         return {"ship": True, "why": "no model in --out to compare with"}
     ours, theirs = results[best], results["shipped_v1"]

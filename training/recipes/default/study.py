@@ -25,6 +25,7 @@ import time
 import numpy as np
 import torch
 
+from .dataset import combine
 from .evaluate import (evaluate_heads, head_clip_vectors, head_text_fn, nearest_caption_transfer, normalise,
                        pool_score, selection_score, text_to_audio, zero_shot)
 from .heads import train_heads
@@ -101,6 +102,33 @@ def train_candidate(sets, settings, train=None) -> tuple[object, dict]:
                                   lambda h: pool_score(evaluate_heads(h, sets.pool, sets.text)))
     training["seconds"] = round(time.time() - started, 1)
     return heads, training
+
+
+FINAL_SUFFIX = "+pool_train"
+
+
+def final_training_set(sets, candidate: str):
+    """The winning candidate's training clips plus the pool sources' "train" items (the same
+    variant rules applied): the data v1 trained on, so that the shipped model meets the pool's
+    items as v1 did. Sources of the pool are never synthetic, so `-no_synthetic` only filters the
+    candidate's own set."""
+    plain = candidate.endswith("-no_wordnet")
+    train, extra = (sets.train_plain, sets.unused_plain) if plain else (sets.train, sets.unused)
+    if candidate.endswith("-no_synthetic"):
+        train = subset(train, [i for i, s in enumerate(train.sources) if s not in SYNTHETIC_SOURCES])
+    combined = combine(train, extra)
+    return first_per_source(combined, SMALLER_CAP) if candidate.endswith(f"-cap{SMALLER_CAP}") else combined
+
+
+def train_final(sets, candidate: str, settings, epoch: int) -> tuple[object, dict, object]:
+    """The candidate's recipe on final_training_set, kept at the epoch the pool chose for it:
+    nothing of the second stage is chosen on the pool, which its data now shares sources with."""
+    train = final_training_set(sets, candidate)
+    started = time.time()
+    heads, training = train_heads(train, settings, lambda h: pool_score(evaluate_heads(h, sets.pool, sets.text)),
+                                  keep_epoch=epoch)
+    training["seconds"] = round(time.time() - started, 1)
+    return heads, training, train
 
 
 def run_study(sets, settings, shipped_heads=None) -> dict:
