@@ -12,12 +12,13 @@ from clapsearch.models import aisfx
 from .settings import AISFX_VERSION, ZERO_SHOT_TEMPLATE
 
 
-def data_summary(entries, splits) -> dict:
+def data_summary(entries, splits, trained=("train",)) -> dict:
+    """Clips per source: trained on (splits in `trained`) or held out (in-domain split and pool)."""
     by_source: dict[str, dict] = defaultdict(lambda: {"clips": 0, "train": 0, "val": 0, "licenses": Counter()})
     for entry, split in zip(entries, splits):
         row = by_source[entry.source]
         row["clips"] += 1
-        row[split if split in ("train", "val") else "val"] += 1
+        row["train" if split in trained else "val"] += 1
         row["licenses"][entry.license or "unknown"] += 1
     return {s: {**r, "licenses": sorted(r["licenses"])} for s, r in sorted(by_source.items())}
 
@@ -102,8 +103,10 @@ def _study_lines(report: dict) -> list[str]:
 
     results = study["results"]
     pool_sources = ", ".join(f"{s} {n}" for s, n in study["pool_by_source"].items())
-    rows = [f"Pool: {study['pool_clips']} clips ({pool_sources}); training: {study['train_clips']} clips; "
-            f"in-domain split: {study['val_clips']} clips.", "",
+    final = study.get("final")
+    final_clips = f" (stage 1; the final row: {results[final]['train_clips']})" if final in results else ""
+    rows = [f"Pool: {study['pool_clips']} clips ({pool_sources}); training: {study['train_clips']} clips"
+            f"{final_clips}; in-domain split: {study['val_clips']} clips.", "",
             "| candidate | pool R@1 | pool R@10 | pool zero-shot | per-source zero-shot | pool score | "
             "in-domain R@10 | in-domain zero-shot | walk-through firsts |",
             "|---|---|---|---|---|---|---|---|---|"]
@@ -118,7 +121,8 @@ def _study_lines(report: dict) -> list[str]:
     zs = results[ordered[0]]["pool"]["zero_shot"]
     rows += ["", f"Pool zero-shot: {zs.get('classes', 0)} classes (the pool's labels), chance "
              f"{_pct(zs.get('chance', 0))}. Pool score = mean of pool R@10 and per-source zero-shot.", ""]
-    rows += _pool_by_source(results, [k for k in ("shipped_v1", study["best_exportable"]) if k in results])
+    rows += _pool_by_source(results, [k for k in ("shipped_v1", study.get("final"), study["best_exportable"])
+                                      if k in results])
     rows += [""] + _walk_through_by_candidate(results, [k for k in ordered if results[k].get("walk_through")])
     rows += ["", f"Decision: {'shipped' if study['decision']['ship'] else 'not shipped'} ({study['decision']['why']})."]
     return rows + ["", _timing_line(study)]
@@ -160,7 +164,7 @@ def _pool_by_source(results: dict, keys: list[str]) -> list[str]:
 
 
 def _data_table(data: dict) -> list[str]:
-    rows = ["| source | clips | train | val | licenses |", "|---|---|---|---|---|"]
+    rows = ["| source | clips | train | held out | licenses |", "|---|---|---|---|---|"]
     for source, r in data.items():
         rows.append(f"| {source} | {r['clips']} | {r['train']} | {r['val']} | {', '.join(r['licenses'])} |")
     return rows
@@ -290,7 +294,8 @@ def write_card(out: Path, report: dict) -> Path:
         study_command=STUDY_COMMAND,
         windows=t["settings"].get("max_windows_per_clip", 4),
         selection=("model selection on the cross-source pool only (the mean of pool text->audio R@10 and "
-                   "per-source zero-shot accuracy)" if t["settings"].get("head_kind") else
+                   "per-source zero-shot accuracy; the epoch is stage 1's, kept when the chosen recipe was "
+                   "trained again with the pool sources' train items)" if t["settings"].get("head_kind") else
                    "model selection on the validation split only (the mean of text->audio R@10 and zero-shot "
                    "accuracy)"),
     )

@@ -174,6 +174,8 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
         results["shipped_v1"]["walk_through"] = _walk_through(out)
     best = max(candidates, key=lambda k: results[k]["pool_score"])
     final = _train_final(sets, study, best, cache, results, candidates)
+    from .study import FINAL_SUFFIX
+
     decision = _ship_decision(results, final, previous is not None)
     study_report = {"results": results, "best_exportable": best, "final": final, "decision": decision,
                     "settings": settings.to_dict(), "train_clips": len(sets.train), "val_clips": len(sets.val),
@@ -193,7 +195,8 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
                            results["nearest_caption_transfer"]["in_domain"]},
             "training": {**training, "settings": kind_settings.to_dict(), "train_clips": training["train_clips"],
                          "val_clips": len(sets.val), "cached_only": cached_only},
-            "data": data_summary(sets.entries, sets.splits),
+            "data": data_summary(sets.entries, sets.splits,
+                                 ("train", "unused") if final.endswith(FINAL_SUFFIX) else ("train",)),
             "walk_through_rank_of_example": results[final]["walk_through"],
         }
     else:
