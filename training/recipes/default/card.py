@@ -10,6 +10,7 @@ from pathlib import Path
 from clapsearch.models import aisfx
 
 from .settings import AISFX_VERSION, ZERO_SHOT_TEMPLATE
+from .study import FINAL_SUFFIX
 
 
 def data_summary(entries, splits, trained=("train",)) -> dict:
@@ -80,8 +81,8 @@ STUDY_NAMES = {
 
 
 def _study_name(key: str) -> str:
-    if key.endswith("+pool_train"):  # study.FINAL_SUFFIX: the second stage
-        return _study_name(key[: -len("+pool_train")]) + "; final: + the pool sources' train items, as v1"
+    if key.endswith(FINAL_SUFFIX):  # the second stage
+        return _study_name(key[: -len(FINAL_SUFFIX)]) + "; final: + the pool sources' train items, as v1"
     for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),
                           ("-cap300", ", at most 300 clips per source")):
         if key.endswith(suffix):

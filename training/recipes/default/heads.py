@@ -95,7 +95,8 @@ def epoch_batches(data: FeatureSet, batch_size: int, rng: np.random.Generator):
 
 def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5, keep_epoch: int | None = None):
     """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float, or
-    of epoch `keep_epoch` when given (an epoch chosen before; the scores are then only logged)."""
+    of epoch `keep_epoch` when given (an epoch chosen before; the scores are then only logged, and
+    training stops there: the learning-rate schedule is still the whole run's, as when it was chosen)."""
     heads = untrained_heads(settings)
     trainable = [p for p in heads.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -123,5 +124,7 @@ def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5, keep_
             best = (score, copy.deepcopy(heads.state_dict()), epoch + 1)
         if (epoch + 1) % log_every == 0 or epoch == 0:
             log.info("epoch %d loss %.3f val %.4f", epoch + 1, np.mean(losses), score)
+        if epoch + 1 == keep_epoch:
+            break
     heads.load_state_dict(best[1])
     return heads.eval(), {"best_epoch": best[2], "best_val_score": best[0], "history": history}

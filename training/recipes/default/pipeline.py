@@ -174,8 +174,6 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
         results["shipped_v1"]["walk_through"] = _walk_through(out)
     best = max(candidates, key=lambda k: results[k]["pool_score"])
     final = _train_final(sets, study, best, cache, results, candidates)
-    from .study import FINAL_SUFFIX
-
     decision = _ship_decision(results, final, previous is not None)
     study_report = {"results": results, "best_exportable": best, "final": final, "decision": decision,
                     "settings": settings.to_dict(), "train_clips": len(sets.train), "val_clips": len(sets.val),
@@ -195,8 +193,7 @@ def run(manifest: Path, cache: Path, out: Path, settings, cached_only: bool = Fa
                            results["nearest_caption_transfer"]["in_domain"]},
             "training": {**training, "settings": kind_settings.to_dict(), "train_clips": training["train_clips"],
                          "val_clips": len(sets.val), "cached_only": cached_only},
-            "data": data_summary(sets.entries, sets.splits,
-                                 ("train", "unused") if final.endswith(FINAL_SUFFIX) else ("train",)),
+            "data": data_summary(sets.entries, sets.splits, trained=("train", "unused")),
             "walk_through_rank_of_example": results[final]["walk_through"],
         }
     else:
@@ -220,14 +217,11 @@ def _train_final(sets, study: dict, best: str, cache: Path, results: dict, candi
     folder = cache / "candidates" / name.replace("+", "_")
     _export_model(cache, heads, kind_settings, folder)
     training["train_clips"] = len(train)
-    results[name] = {"pool": evaluate_heads(heads, sets.pool, sets.text),
-                     "in_domain": evaluate_heads(heads, sets.val, sets.text), "best_epoch": training["best_epoch"],
+    pool, in_domain = evaluate_heads(heads, sets.pool, sets.text), evaluate_heads(heads, sets.val, sets.text)
+    results[name] = {"pool": pool, "in_domain": in_domain, "pool_score": pool_score(pool),
+                     "in_domain_score": selection_score(in_domain), "best_epoch": training["best_epoch"],
                      "seconds": training["seconds"], "train_clips": len(train), "walk_through": _walk_through(folder)}
-    for key, score in (("pool_score", pool_score), ("in_domain_score", selection_score)):
-        results[name][key] = score(results[name]["pool" if key == "pool_score" else "in_domain"])
     candidates[name] = (folder, kind_settings, training)
-    for key, (_, _, trained) in candidates.items():  # every exported candidate's own training size
-        trained.setdefault("train_clips", results[key].get("train_clips", len(sets.train)))
     log.info("%s: pool %.4f (its data shares sources with the pool)", name, results[name]["pool_score"])
     return name
 

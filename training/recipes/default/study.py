@@ -107,17 +107,23 @@ def train_candidate(sets, settings, train=None) -> tuple[object, dict]:
 FINAL_SUFFIX = "+pool_train"
 
 
+def variant_set(candidate: str, expanded, plain):
+    """The training clips of `candidate` under its variant suffix: `plain` (own captions only) for
+    `-no_wordnet`, else `expanded`; synthetic sources dropped for `-no_synthetic`; the first
+    SMALLER_CAP clips per source for `-cap300`."""
+    train = plain if candidate.endswith("-no_wordnet") else expanded
+    if candidate.endswith("-no_synthetic"):
+        train = subset(train, [i for i, s in enumerate(train.sources) if s not in SYNTHETIC_SOURCES])
+    return first_per_source(train, SMALLER_CAP) if candidate.endswith(f"-cap{SMALLER_CAP}") else train
+
+
 def final_training_set(sets, candidate: str):
     """The winning candidate's training clips plus the pool sources' "train" items (the same
     variant rules applied): the data v1 trained on, so that the shipped model meets the pool's
-    items as v1 did. Sources of the pool are never synthetic, so `-no_synthetic` only filters the
-    candidate's own set."""
-    plain = candidate.endswith("-no_wordnet")
-    train, extra = (sets.train_plain, sets.unused_plain) if plain else (sets.train, sets.unused)
-    if candidate.endswith("-no_synthetic"):
-        train = subset(train, [i for i, s in enumerate(train.sources) if s not in SYNTHETIC_SOURCES])
-    combined = combine(train, extra)
-    return first_per_source(combined, SMALLER_CAP) if candidate.endswith(f"-cap{SMALLER_CAP}") else combined
+    items as v1 did."""
+    if candidate.endswith("-no_wordnet"):
+        return variant_set(candidate, None, combine(sets.train_plain, sets.unused_plain))
+    return variant_set(candidate, combine(sets.train, sets.unused), None)
 
 
 def train_final(sets, candidate: str, settings, epoch: int) -> tuple[object, dict, object]:
@@ -149,11 +155,8 @@ def run_study(sets, settings, shipped_heads=None) -> dict:
         results[f"{kind}+knn"] = {**_both(lambda d: blended(heads, sets.train, d, sets.text, weight), sets),
                                   "blend_weight": weight}
     best = max(("two_heads", "locked_text"), key=lambda k: pool_score(results[k]["pool"]))
-    variants = {f"{best}-no_wordnet": sets.train_plain,
-                f"{best}-no_synthetic": subset(sets.train, [i for i, s in enumerate(sets.train.sources)
-                                                                   if s not in SYNTHETIC_SOURCES]),
-                f"{best}-cap{SMALLER_CAP}": first_per_source(sets.train, SMALLER_CAP)}
-    for name, train in variants.items():
+    for name in (f"{best}-no_wordnet", f"{best}-no_synthetic", f"{best}-cap{SMALLER_CAP}"):
+        train = variant_set(name, sets.train, sets.train_plain)
         kind_settings = dataclasses.replace(settings, head_kind=best, wordnet_expansion="no_wordnet" not in name)
         heads, training = train_candidate(sets, kind_settings, train)
         trained[name] = (heads, kind_settings, training)
