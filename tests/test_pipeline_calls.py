@@ -1,6 +1,7 @@
 """Model calls in the indexing pipeline: fixed rows per call, padding only where determinism needs it."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -83,3 +84,34 @@ def test_calls_of_a_few_rows_pad_the_last_call_to_that_many(tiny_model, clips):
 def test_threads_must_be_positive(tiny_model, clips):
     with pytest.raises(ValueError, match="at least 1"):
         embed(tiny_model, clips, threads=0)
+
+
+class SlowFirstCall(Recorder):
+    """The first call takes 0.3 s; every call records when it ended."""
+
+    def __init__(self, model, call_rows):
+        super().__init__(model, call_rows)
+        self.first_ended, self.ended = None, []
+
+    def embed_audio(self, waves):
+        with self.lock:
+            first = not self.calls
+            self.calls.append((len(waves), torch.get_num_threads(), threading.current_thread().name))
+        if first:
+            threading.Event().wait(0.3)
+        vectors = self.inner.embed_audio(waves)
+        with self.lock:
+            now = time.monotonic()
+            self.ended.append(now)
+            if first:
+                self.first_ended = now
+        return vectors
+
+
+def test_a_free_model_thread_takes_the_next_batchs_call_instead_of_waiting_for_the_other(tiny_model, clips):
+    # Batches are one round of calls (2 threads x 1 row). With one batch at a time, the thread that
+    # ends its call first idles until the slow one ends; with two in flight it runs the next batch's.
+    model = SlowFirstCall(tiny_model, call_rows=1)
+    embed(model, clips, batch_size=8, threads=2, workers=1)
+    during_the_slow_call = [t for t in model.ended if t < model.first_ended]
+    assert len(during_the_slow_call) >= 2, len(during_the_slow_call)

@@ -26,6 +26,7 @@ import dataclasses
 import os
 import queue
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -37,6 +38,7 @@ from .decode import AudioInfo, DecodeReport, probe, read_blocks
 from .windows import CountingBlocks, window_chunks
 
 CHUNK_SAMPLES = 1 << 22  # at most 16 MiB of float32 windows per message from a worker
+BATCHES_IN_FLIGHT = 2  # batches handed to the model threads at once (each a round of calls)
 _POLL_SECONDS = 0.1  # how often a blocked worker checks whether the run was stopped
 
 
@@ -283,7 +285,7 @@ class _Batcher:
             self.pool = ThreadPoolExecutor(self.side_by_side, thread_name_prefix="clapsearch-model",
                                            initializer=torch.set_num_threads, initargs=(self.threads_per_call,))
         self.padding_rows = 0  # silent rows added to fill a last call (for tests and benchmarks)
-        self.pending = None  # (row keys, Future) of the batch the model is embedding now
+        self.pending: deque = deque()  # (row keys, futures of its calls) per batch, oldest first
         self._runner = None
 
     def add(self, file_no: int, first_window: int, windows: np.ndarray) -> None:
@@ -295,33 +297,46 @@ class _Batcher:
     def embed_ready(self, files: dict[int, _FileState], flush: bool = False) -> None:
         """Embed every full batch (with `flush`, every row, and wait for them).
 
-        A batch runs in a model thread while this one goes back to decoder messages and the caller
+        A batch runs in model threads while this one goes back to decoder messages and the caller
         writes finished files: on two cores that work no longer leaves the model idle (it was 8 %
-        of the wall time). One batch at a time: the model already uses every core it was given.
+        of the wall time). Up to BATCHES_IN_FLIGHT batches are queued, so the model threads find
+        the next call waiting when one ends.
         """
         self._collect(files, wait=False)
         while len(self.rows) >= self.batch_size or (flush and self.rows):
             batch, self.rows = self.rows[: self.batch_size], self.rows[self.batch_size :]
-            self._collect(files, wait=True)
-            if self._runner is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._runner = ThreadPoolExecutor(1, thread_name_prefix="clapsearch-batch")
+            while len(self.pending) >= BATCHES_IN_FLIGHT:
+                self._collect(files, wait=True)
             keys, waves = [row[:2] for row in batch], self._stack([row[2] for row in batch])
-            del batch  # the decoded rows: only the stacked copy goes to the model thread
-            self.pending = (keys, self._runner.submit(self._embed_waves, waves, len(keys)))
-        if flush:
+            del batch  # the decoded rows: only the stacked copy goes to the model threads
+            self.pending.append((keys, self._submit(waves, len(keys))))
+        while flush and self.pending:
             self._collect(files, wait=True)
+
+    def _submit(self, waves: np.ndarray, count: int) -> list:
+        """Side by side: each call goes to the pool on its own, so a core that finishes its call
+        takes the next batch's instead of waiting for the other core's (with one batch at a time,
+        every batch ended on that barrier). Otherwise the whole batch runs in one model thread."""
+        if self.pool is not None:
+            return [self.pool.submit(self._call, waves[i : i + self.call_rows])
+                    for i in range(0, len(waves), self.call_rows)]
+        if self._runner is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._runner = ThreadPoolExecutor(1, thread_name_prefix="clapsearch-batch")
+        return [self._runner.submit(self._embed_waves, waves, count)]
 
     def _collect(self, files: dict[int, _FileState], wait: bool) -> None:
-        """Store the pending batch's vectors once it is done (or wait for it); model errors raise here."""
-        if self.pending is None or not (wait or self.pending[1].done()):
-            return
-        keys, future = self.pending
-        self.pending = None
-        for (file_no, number), vector in zip(keys, future.result()):
-            if file_no in files:  # a file that failed while its windows were being embedded is gone
-                files[file_no].vectors[number] = vector
+        """Store the vectors of the oldest pending batch (with `wait`, waiting for it), else of every
+        batch already done, oldest first; model errors raise here."""
+        while self.pending and (wait or all(future.done() for future in self.pending[0][1])):
+            keys, futures = self.pending.popleft()
+            vectors = np.concatenate([future.result() for future in futures])
+            for (file_no, number), vector in zip(keys, vectors):
+                if file_no in files:  # a file that failed while its windows were being embedded is gone
+                    files[file_no].vectors[number] = vector
+            if wait:
+                return
 
     def close(self) -> None:
         for pool in (self._runner, self.pool):
