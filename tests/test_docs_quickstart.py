@@ -4,6 +4,7 @@ holds a copy of examples/)."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shlex
 import shutil
@@ -72,7 +73,8 @@ def test_the_walk_through_names_the_file_each_query_ranks_first(no_network, exam
         out = examples_copy / "first.csv"
         result = runner.invoke(cli, ["query", query, "-k", "1", "--csv", str(out)], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        firsts[query] = Path(out.read_text().splitlines()[1].split(",")[1]).name
+        with out.open(newline="") as rows:
+            firsts[query] = Path(next(csv.DictReader(rows))["path"]).name
     assert firsts == documented
 
 

@@ -302,41 +302,37 @@ class _Batcher:
         of the wall time). Up to BATCHES_IN_FLIGHT batches are queued, so the model threads find
         the next call waiting when one ends.
         """
-        self._collect(files, wait=False)
+        while self.pending and all(future.done() for future in self.pending[0][1]):
+            self._store_oldest(files)
         while len(self.rows) >= self.batch_size or (flush and self.rows):
             batch, self.rows = self.rows[: self.batch_size], self.rows[self.batch_size :]
             while len(self.pending) >= BATCHES_IN_FLIGHT:
-                self._collect(files, wait=True)
+                self._store_oldest(files)
             keys, waves = [row[:2] for row in batch], self._stack([row[2] for row in batch])
             del batch  # the decoded rows: only the stacked copy goes to the model threads
             self.pending.append((keys, self._submit(waves, len(keys))))
         while flush and self.pending:
-            self._collect(files, wait=True)
+            self._store_oldest(files)
 
     def _submit(self, waves: np.ndarray, count: int) -> list:
         """Side by side: each call goes to the pool on its own, so a core that finishes its call
         takes the next batch's instead of waiting for the other core's (with one batch at a time,
         every batch ended on that barrier). Otherwise the whole batch runs in one model thread."""
         if self.pool is not None:
-            return [self.pool.submit(self._call, waves[i : i + self.call_rows])
-                    for i in range(0, len(waves), self.call_rows)]
+            return [self.pool.submit(self._call, part) for part in self._calls_of(waves)]
         if self._runner is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._runner = ThreadPoolExecutor(1, thread_name_prefix="clapsearch-batch")
         return [self._runner.submit(self._embed_waves, waves, count)]
 
-    def _collect(self, files: dict[int, _FileState], wait: bool) -> None:
-        """Store the vectors of the oldest pending batch (with `wait`, waiting for it), else of every
-        batch already done, oldest first; model errors raise here."""
-        while self.pending and (wait or all(future.done() for future in self.pending[0][1])):
-            keys, futures = self.pending.popleft()
-            vectors = np.concatenate([future.result() for future in futures])
-            for (file_no, number), vector in zip(keys, vectors):
-                if file_no in files:  # a file that failed while its windows were being embedded is gone
-                    files[file_no].vectors[number] = vector
-            if wait:
-                return
+    def _store_oldest(self, files: dict[int, _FileState]) -> None:
+        """Wait for the oldest pending batch and store its vectors; model errors raise here."""
+        keys, futures = self.pending.popleft()
+        vectors = np.concatenate([future.result() for future in futures])
+        for (file_no, number), vector in zip(keys, vectors):
+            if file_no in files:  # a file that failed while its windows were being embedded is gone
+                files[file_no].vectors[number] = vector
 
     def close(self) -> None:
         for pool in (self._runner, self.pool):
@@ -359,13 +355,17 @@ class _Batcher:
     def _embed_waves(self, waves: np.ndarray, count: int) -> np.ndarray:
         from ..threads import torch_threads
 
-        parts = [waves[i : i + self.call_rows] for i in range(0, len(waves), self.call_rows)]
+        parts = self._calls_of(waves)
         if self.pool is not None:
             vectors = list(self.pool.map(self._call, parts))
         else:
             with torch_threads(self.threads_per_call):
                 vectors = [self._call(part) for part in parts]
         return np.concatenate(vectors)[:count]
+
+    def _calls_of(self, waves: np.ndarray) -> list[np.ndarray]:
+        """The stacked batch cut into its model calls of `call_rows` rows."""
+        return [waves[i : i + self.call_rows] for i in range(0, len(waves), self.call_rows)]
 
     def _call(self, waves: np.ndarray) -> np.ndarray:
         import torch
