@@ -142,17 +142,20 @@ def study(cache: str, templates: list[str]) -> None:
     flat = flat.reshape(len(queries), len(templates), -1).mean(axis=1)
     query_vectors = flat / np.linalg.norm(flat, axis=1, keepdims=True)
     options = {
-        "raw max (before)": lambda best, stats: best,
+        "raw max (before)": lambda best, stats, file_z: best,
         "pooled file vector": None,
-        "expected max, n windows": lambda best, stats: np.array(
+        "expected max, n windows": lambda best, stats, file_z: np.array(
             [ranking.file_score(b, n, stats, "expected-max") for b, n in zip(best, counts)]),
-        "expected max, n effective": lambda best, stats: np.array(
+        "expected max, n effective": lambda best, stats, file_z: np.array(
             [ranking.file_score(b, n, stats, "expected-max") for b, n in zip(best, eff)]),
-        "p-value of max, n windows": lambda best, stats: np.array(
+        "p-value of max, n windows": lambda best, stats, file_z: np.array(
             [ranking.file_score(b, n, stats, "pvalue") for b, n in zip(best, counts)]),
-        "p-value of max, n effective": lambda best, stats: np.array(
+        "p-value of max, n effective": lambda best, stats, file_z: np.array(
             [ranking.file_score(b, n, stats, "pvalue") for b, n in zip(best, eff)]),
     }
+    for weight in (0.25, 0.5, 0.75):  # whole-file z and passage z averaged (ranking's "blend")
+        options[f"blend {weight}, n effective"] = _blend(weight, eff)
+        options[f"blend {weight}, n windows"] = _blend(weight, counts)
     results = {name: [] for name in options}
     long_in_top5 = {name: 0 for name in options}
     long_files = counts >= 50  # about a minute or more
@@ -161,8 +164,10 @@ def study(cache: str, templates: list[str]) -> None:
         best = np.full(len(paths), -np.inf)
         np.maximum.at(best, owners, window_scores)
         stats = ranking.null_stats(window_scores)
+        mean, deviation = ranking.null_stats(pooled @ vector)
+        file_z = (pooled @ vector - mean) / deviation
         for name, score in options.items():
-            file_scores = pooled @ vector if score is None else score(best, stats)
+            file_scores = pooled @ vector if score is None else score(best, stats, file_z)
             order = np.argsort(-np.asarray(file_scores), kind="stable")
             results[name].append(metrics([rel[i] for i in order], set(query["relevant"])))
             long_in_top5[name] += int(long_files[order[:5]].any()
@@ -176,6 +181,14 @@ def study(cache: str, templates: list[str]) -> None:
     print("paired against raw max (reciprocal ranks per query; bootstrap of queries, 10000 draws, seed 0):")
     for name, rows in results.items():
         print(f"  {name:32} {paired_difference(results['raw max (before)'], rows)}")
+
+
+def _blend(weight: float, windows: np.ndarray):
+    from clapsearch.search import ranking
+
+    def score(best, stats, file_z):
+        return np.array([ranking.file_score(b, n, stats, "blend", z, weight) for b, n, z in zip(best, windows, file_z)])
+    return score
 
 
 def paired_difference(before: list[dict], after: list[dict]) -> str:

@@ -25,7 +25,7 @@ def write(path, samples):
 
 def test_a_long_file_needs_a_better_best_window_than_a_short_one():
     stats = (0.0, 0.1)
-    for method in ("expected-max", "pvalue"):
+    for method in ("expected-max", "pvalue", "blend"):
         short, long = ranking.file_score(0.3, 1, stats, method), ranking.file_score(0.3, 500, stats, method)
         assert short > long
         # ... and the long file's score grows with its best window, as it must.
@@ -71,6 +71,36 @@ def test_a_ten_minute_file_does_not_outrank_a_matching_two_second_file(tmp_path)
         hits = audio_passages(store, query, k=50)
     paths = [h.path for h in hits]
     assert paths[0] == "/lib/short.wav" and paths.index("/lib/long.wav") > 0
+
+
+def test_the_blend_ranks_a_file_that_matches_throughout_above_one_lucky_window(tmp_path):
+    rng = np.random.default_rng(5)
+    query = unit(rng, 1)[0]
+    background = {f"/lib/other{i}.wav": unit(rng, 20) for i in range(40)}
+    throughout = np.stack([_near(query, 0.8, rng) for _ in range(20)])
+    lucky = unit(rng, 20)
+    lucky[7] = _near(query, 0.82, rng)  # the same length, one window a little better than any of the other's
+    store = _store_with(tmp_path, {**background, "/lib/throughout.wav": throughout, "/lib/lucky.wav": lucky})
+    with store:
+        by_passage = [h.path for h in audio_passages(store, query, k=2, method="expected-max")]
+        blended = audio_passages(store, query, k=50)
+    assert by_passage == ["/lib/lucky.wav", "/lib/throughout.wav"]
+    assert blended[0].path == "/lib/throughout.wav"
+    (lucky_hit,) = [h for h in blended if h.path == "/lib/lucky.wav"]
+    assert lucky_hit.start == 7.0  # the lucky file's passage is still its best window
+
+
+def test_pooled_vectors_come_back_by_file_and_as_an_even_sample(tmp_path):
+    rng = np.random.default_rng(6)
+    files = {f"/lib/f{i}.wav": unit(rng, 2) for i in range(10)}
+    with _store_with(tmp_path, files) as store:
+        ids = {r.path: r.id for r in store.iter_files(status="indexed")}
+        pooled = store.pooled_vectors(ids.values())
+        for path, vectors in files.items():
+            mean = vectors.mean(axis=0)
+            assert np.allclose(pooled[ids[path]], mean / np.linalg.norm(mean), atol=1e-6)
+        assert store.sample_pooled_vectors(4).shape == (4, files["/lib/f0.wav"].shape[1])
+        assert len(store.sample_pooled_vectors()) == 10
 
 
 # ---- passages --------------------------------------------------------------------------------------

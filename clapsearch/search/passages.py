@@ -43,9 +43,13 @@ def audio_passages(store, vector: np.ndarray, k: int, per_file: int = 1, filters
     allowed = store.allowed_count(filters)
     if allowed == 0 or k <= 0:
         return []
+    method = method or ranking.DEFAULT_METHOD
+    vector = np.asarray(vector, np.float32)
     windows = store.search(vector, fetch_size(allowed, k, per_file), filters, dedupe=False)
-    stats = ranking.null_stats(store.sample_segment_vectors(NULL_SAMPLE) @ np.asarray(vector, np.float32))
-    counts = store.segment_counts({w.file_id for w in windows})
+    stats = ranking.null_stats(store.sample_segment_vectors(NULL_SAMPLE) @ vector)
+    files = {w.file_id for w in windows}
+    counts = _independent_windows(store, store.segment_counts(files))
+    file_z = _file_z(store, vector, files) if method == "blend" else {}
     cuts = penalty(windows) if penalty is not None else np.zeros(len(windows))
     by_file = defaultdict(list)
     for window, cut in zip(windows, cuts):
@@ -54,9 +58,25 @@ def audio_passages(store, vector: np.ndarray, k: int, per_file: int = 1, filters
     for file_id, items in by_file.items():
         cut_of = {w.segment_id: c for w, c in items}
         for window in pick_passages([w for w, _ in items], per_file):
-            score = (ranking.file_score(window.score, counts.get(file_id, 1), stats, method or ranking.DEFAULT_METHOD)
+            score = (ranking.file_score(window.score, counts.get(file_id, 1), stats, method, file_z.get(file_id))
                      - cut_of[window.segment_id])
             results.append(Result(window.path, score, float(window.score), window.start, window.end,
                                   window.duration, file_id, window.segment_id))
     results.sort(key=lambda r: (-r.score, -r.similarity, r.path, r.start))
     return results[:k] if per_file != 0 or k < len(results) else results
+
+
+def _independent_windows(store, counts: dict[int, int]) -> dict[int, int]:
+    """Windows that overlap are not independent chances: count whole windows (ranking.effective_windows)."""
+    meta = store.model_meta() or {}
+    window, hop = float(meta.get("window_seconds") or 0.0), float(meta.get("hop_seconds") or 0.0)
+    return {file_id: ranking.effective_windows(n, window, hop) for file_id, n in counts.items()}
+
+
+def _file_z(store, vector: np.ndarray, files) -> dict[int, float]:
+    """Each file's pooled-vector score as a z against a sample of the index's pooled vectors."""
+    pooled = store.pooled_vectors(files)
+    if not pooled:
+        return {}
+    mean, deviation = ranking.null_stats(store.sample_pooled_vectors(NULL_SAMPLE) @ vector)
+    return {file_id: (float(v @ vector) - mean) / deviation for file_id, v in pooled.items()}

@@ -4,10 +4,13 @@ A file's raw score is its best window's cosine. Under the null (a window unrelat
 window cosines for one query spread around some mean with some deviation; the best of n such
 windows grows with n (about sqrt(2 ln n) deviations), so a 3-minute track has 150 chances to look
 like a match. We calibrate per query against the index: `null_stats` estimates the null's mean and
-deviation from a fixed sample of the index's windows, and each file's best window becomes the
-probability that n null windows would do at least as well. The score is -log10 of that p-value:
-higher is better, and a 2-second file needs a smaller lead than a 10-minute one to reach it.
-docs/ranking.md has the measurements that chose this over the alternatives.
+deviation from a fixed sample of the index's windows, a passage's cosine becomes a z-score, and the
+file pays for its number of independent windows: z - E[max of n standard normals].
+
+The default ("blend") also asks how well the whole file matches: its pooled vector (the mean of
+its windows) is z-scored against a sample of the index's pooled vectors, and the two z-scores are
+averaged. A long file does not gain from its length on either side; a file that matches all
+through beats one with a single lucky window. docs/ranking.md has the measurements that chose it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-METHODS = ("max", "expected-max", "pvalue")
-DEFAULT_METHOD = "expected-max"
+METHODS = ("max", "expected-max", "pvalue", "blend")
+DEFAULT_METHOD = "blend"
+FILE_WEIGHT = 0.5  # share of the whole-file z in "blend": best of 0.25, 0.5, 0.75 (docs/ranking.md)
 _NORMAL = NormalDist()
 _TINY = 1e-300
 
@@ -62,14 +66,21 @@ def max_pvalue_score(z: float, n: int) -> float:
     return -math.log10(max(p, _TINY))
 
 
-def file_score(best: float, n: int, stats: tuple[float, float], method: str = DEFAULT_METHOD) -> float:
-    """The sorting score of a file whose best window scored `best` among its `n` (effective) windows."""
+def file_score(best: float, n: int, stats: tuple[float, float], method: str = DEFAULT_METHOD,
+               file_z: float | None = None, file_weight: float = FILE_WEIGHT) -> float:
+    """The sorting score of a file whose best window scored `best` among its `n` (effective) windows.
+
+    file_z: the file's pooled vector's z-score against the index's pooled vectors ("blend" only;
+    None when the file has none, and then the passage's score stands alone); file_weight: its share."""
     if method == "max":
         return float(best)
     mean, deviation = stats
     z = (float(best) - mean) / deviation
     if method == "expected-max":
         return z - expected_max_z(n)
+    if method == "blend":
+        passage = z - expected_max_z(n)
+        return passage if file_z is None else file_weight * file_z + (1.0 - file_weight) * passage
     if method == "pvalue":
         return max_pvalue_score(z, n)
     raise ValueError(f"unknown ranking method {method!r}; one of {', '.join(METHODS)}")

@@ -667,6 +667,27 @@ class Store:
                 ids = ids[np.linspace(0, len(ids) - 1, limit).astype(np.int64)]
             return index.reconstruct(ids) if len(ids) else np.empty((0, self._dim()), np.float32)
 
+    def pooled_vectors(self, file_ids) -> dict[int, np.ndarray]:
+        """file id -> its pooled (whole-file) vector, for the files that have one."""
+        db = self._require_read_db()
+        found, dim = {}, self._dim()
+        for chunk, marks in _chunks([int(i) for i in file_ids]):
+            rows = db.execute(f"SELECT id, vector FROM files WHERE id IN ({marks}) AND vector IS NOT NULL",
+                              chunk).fetchall()
+            found.update(zip((r[0] for r in rows), blobs_to_matrix([r[1] for r in rows], dim)))
+        return found
+
+    def sample_pooled_vectors(self, limit: int = 4096) -> np.ndarray:
+        """Up to `limit` pooled file vectors spread evenly over the index (the same ones every time)."""
+        db = self._require_read_db()
+        ids = [r[0] for r in db.execute("SELECT id FROM files WHERE status = 'indexed' AND vector IS NOT NULL "
+                                        "ORDER BY id").fetchall()]
+        if len(ids) > limit:
+            ids = [ids[i] for i in np.linspace(0, len(ids) - 1, limit).astype(np.int64)]
+        vectors = self.pooled_vectors(ids)
+        rows = [vectors[i] for i in ids if i in vectors]  # a file removed meanwhile by a writer is skipped
+        return np.stack(rows) if rows else np.empty((0, self._dim()), np.float32)
+
     def segment_vectors(self, segment_ids) -> np.ndarray:
         """The stored vectors of these segments, in the given order."""
         db = self._require_read_db()
