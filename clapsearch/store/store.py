@@ -70,6 +70,7 @@ class Store:
         self._tx: _Changes | None = None
         self._vindex: VectorIndex | None = None
         self._pooled_cache = None  # (generation, ids, matrix)
+        self._pooled_sample_cache = None  # ((generation, limit), matrix)
         self._has_schema = False
         self._columns = None  # the files columns this database has (see _file_columns)
         self._unflushed = False  # committed vector changes not yet in the FAISS file
@@ -678,8 +679,17 @@ class Store:
         return found
 
     def sample_pooled_vectors(self, limit: int = 4096) -> np.ndarray:
-        """Up to `limit` pooled file vectors spread evenly over the index (the same ones every time)."""
+        """Up to `limit` pooled file vectors spread evenly over the index (the same ones every time).
+
+        Kept until the index changes: every ranked query needs it, and reading it costs more than
+        the search itself on a large index."""
         db = self._require_read_db()
+        key = (self._generation(db), int(limit))
+        if self._pooled_sample_cache is None or self._pooled_sample_cache[0] != key:
+            self._pooled_sample_cache = (key, self._read_pooled_sample(db, limit))
+        return self._pooled_sample_cache[1]
+
+    def _read_pooled_sample(self, db, limit: int) -> np.ndarray:
         ids = [r[0] for r in db.execute("SELECT id FROM files WHERE status = 'indexed' AND vector IS NOT NULL "
                                         "ORDER BY id").fetchall()]
         if len(ids) > limit:
