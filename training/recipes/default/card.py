@@ -81,6 +81,8 @@ STUDY_NAMES = {
 
 
 def _study_name(key: str) -> str:
+    if key.endswith("+last_block"):  # finetune.py
+        return _study_name(key[: -len("+last_block")]) + ", then the last aisfx block fine-tuned with its heads"
     if key.endswith(FINAL_SUFFIX):  # the second stage
         return _study_name(key[: -len(FINAL_SUFFIX)]) + "; final: + the pool sources' train items, as v1"
     for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),

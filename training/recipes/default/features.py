@@ -57,8 +57,9 @@ def clip_windows(wave: np.ndarray, window: int, max_windows: int) -> np.ndarray:
 
 
 class AudioFeatureCache:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, dtype=np.float32):
         self.folder = Path(folder)
+        self.dtype = dtype  # float16 for the large frozen-block maps of finetune.py
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
@@ -72,7 +73,7 @@ class AudioFeatureCache:
         path = self.path(key)
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, features.astype(np.float32))
+        np.save(tmp, features.astype(self.dtype))
         tmp.replace(path)
 
 
