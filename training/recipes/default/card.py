@@ -127,8 +127,22 @@ def _study_lines(report: dict) -> list[str]:
     rows += _pool_by_source(results, [k for k in ("shipped_v1", study.get("final"), study["best_exportable"])
                                       if k in results])
     rows += [""] + _walk_through_by_candidate(results, [k for k in ordered if results[k].get("walk_through")])
+    rows += _fine_tune_lines(results)
     rows += ["", f"Decision: {'shipped' if study['decision']['ship'] else 'not shipped'} ({study['decision']['why']})."]
     return rows + ["", _timing_line(study)]
+
+
+def _fine_tune_lines(results: dict) -> list[str]:
+    """finetune.py's rows: the pool score by epoch, from the start (epoch 0, the row it started from)."""
+    lines = []
+    for key, row in results.items():
+        if key.endswith("+last_block") and row.get("history"):
+            scores = ", ".join(f"{h['val_score']:.3f}" for h in row["history"])
+            lines += ["", f"Last aisfx block fine-tuned (`python -m training.recipes.default.finetune`; block "
+                      f"{row['block_lr']:g}, heads {row['heads_lr']:g}, {row['train_clips']} clips, "
+                      f"{row['seconds'] / 60:.0f} min): pool score by epoch from its start "
+                      f"({_study_name(row['starts_from'])}) {scores}; epoch {row['best_epoch']} kept."]
+    return lines
 
 
 def _timing_line(study: dict) -> str:
@@ -137,6 +151,11 @@ def _timing_line(study: dict) -> str:
     line = (f"Time of this run: {data_text}; audio and text features {study['features_seconds'] / 60:.0f} min "
             f"({'only clips already cached' if study['cached_only'] else 'every chosen clip'}); "
             f"whole run after the data {study['seconds'] / 60:.0f} min.")
+    timed = study.get("timed_from_empty")
+    if timed:  # these weights, reproduced byte for byte by the one command from an empty cache
+        line += (f" From an empty cache, in one command (`{timed['command']}`, {timed['date']}): data "
+                 f"{timed['data_seconds'] / 60:.0f} min, audio and text features {timed['features_seconds'] / 60:.0f} min, "
+                 f"{timed['wall']} in all, peak memory {timed['peak_rss']}; {timed['same_weights']}.")
     parts = study.get("measured_parts")
     if parts:  # steps timed one by one when the whole command was not run end to end
         line += " Not run end to end in one command; the parts, timed separately: " + "; ".join(
