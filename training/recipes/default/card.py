@@ -142,6 +142,9 @@ def _fine_tune_lines(results: dict) -> list[str]:
                       f"{row['block_lr']:g}, heads {row['heads_lr']:g}, {row['train_clips']} clips, "
                       f"{row['seconds'] / 60:.0f} min): pool score by epoch from its start "
                       f"({_study_name(row['starts_from'])}) {scores}; epoch {row['best_epoch']} kept."]
+            for other in row.get("other_runs", ()):  # earlier runs of the same step, recorded by hand from their logs
+                lines[-1] += (f" A run at block {other['block_lr']:g}, heads {other['heads_lr']:g} ({other['note']}): "
+                              + ", ".join(f"{v:.3f}" for v in other["scores"]) + ".")
     return lines
 
 
