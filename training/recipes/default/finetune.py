@@ -41,7 +41,7 @@ from clapsearch.models import aisfx
 from .dataset import build_feature_set
 from .evaluate import evaluate_heads, pool_score, selection_score
 from .features import AudioFeatureCache, clip_key, embed_clips
-from .heads import epoch_batches
+from .heads import run_epoch
 from .settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,6 @@ def tower_features(last: LastBlock, data, batch: int = 256):
 def fine_tune(maps: dict, text, heads, last: LastBlock, settings, epochs: int, block_lr: float = BLOCK_LR,
               heads_lr: float = HEADS_LR):
     """Train block 4 and the heads; keep the fine-tuned epoch (1 or later) with the best pool score."""
-    from training.losses import contrastive_loss
-
     train = maps["train"]
     groups = [{"params": list(last.parameters()), "lr": block_lr},
               {"params": [p for p in heads.parameters() if p.requires_grad], "lr": heads_lr}]
@@ -139,23 +137,14 @@ def fine_tune(maps: dict, text, heads, last: LastBlock, settings, epochs: int, b
     log.info("epoch 0 (the start) pool score %.4f", history[0]["val_score"])
     best = (-math.inf, None, None, None)
     for epoch in range(1, epochs + 1):
-        began, losses = time.time(), []
+        began = time.time()
         last.train()
         heads.train()
-        for batch in epoch_batches(train, settings.batch_size, rng):
-            maps_in = torch.from_numpy(np.stack([train.windows[i][w] for i, w, _ in batch]))
-            loss = contrastive_loss(heads.audio(last(maps_in)), heads.text(text_vectors[[c for _, _, c in batch]]),
-                                    heads.scale())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
+        loss = run_epoch(train, heads, text_vectors, optimiser, schedule, rng, settings.batch_size, audio_in=last)
         heads.eval()
         value = score()
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_score": value,
-                        "seconds": round(time.time() - began, 1)})
-        log.info("epoch %d loss %.3f pool score %.4f (%.0f s)", epoch, np.mean(losses), value, time.time() - began)
+        history.append({"epoch": epoch, "loss": loss, "val_score": value, "seconds": round(time.time() - began, 1)})
+        log.info("epoch %d loss %.3f pool score %.4f (%.0f s)", epoch, loss, value, time.time() - began)
         if value > best[0]:
             best = (value, copy.deepcopy(last.state_dict()), copy.deepcopy(heads.state_dict()), epoch)
     last.load_state_dict(best[1])

@@ -93,6 +93,24 @@ def epoch_batches(data: FeatureSet, batch_size: int, rng: np.random.Generator):
             yield batch
 
 
+def run_epoch(train: FeatureSet, heads, text_vectors: torch.Tensor, optimiser, schedule, rng, batch_size: int,
+              audio_in=None) -> float:
+    """One epoch of the contrastive objective; its mean loss. `audio_in` turns a batch of cached
+    windows into the heads' input (finetune.py's last block); by default they go in as they are."""
+    losses = []
+    for batch in epoch_batches(train, batch_size, rng):
+        audio = torch.from_numpy(np.stack([train.windows[i][w] for i, w, _ in batch]))
+        if audio_in is not None:
+            audio = audio_in(audio)
+        loss = contrastive_loss(heads.audio(audio), heads.text(text_vectors[[c for _, _, c in batch]]), heads.scale())
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
 def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5, keep_epoch: int | None = None):
     """Train; keep the heads of the epoch with the best validation `score_fn(heads)` -> float, or
     of epoch `keep_epoch` when given (an epoch chosen before; the scores are then only logged, and
@@ -107,23 +125,14 @@ def train_heads(train: FeatureSet, settings, score_fn, log_every: int = 5, keep_
     best, history = (-1.0, None, -1), []
     for epoch in range(settings.epochs):
         heads.train()
-        losses = []
-        for batch in epoch_batches(train, settings.batch_size, rng):
-            audio_in = torch.from_numpy(np.stack([train.windows[i][w] for i, w, _ in batch]))
-            text_in = text_vectors[[c for _, _, c in batch]]
-            loss = contrastive_loss(heads.audio(audio_in), heads.text(text_in), heads.scale())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
+        loss = run_epoch(train, heads, text_vectors, optimiser, schedule, rng, settings.batch_size)
         heads.eval()
         score = score_fn(heads)
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_score": score})
+        history.append({"epoch": epoch + 1, "loss": loss, "val_score": score})
         if (score > best[0]) if keep_epoch is None else (epoch + 1 == keep_epoch):
             best = (score, copy.deepcopy(heads.state_dict()), epoch + 1)
         if (epoch + 1) % log_every == 0 or epoch == 0:
-            log.info("epoch %d loss %.3f val %.4f", epoch + 1, np.mean(losses), score)
+            log.info("epoch %d loss %.3f val %.4f", epoch + 1, loss, score)
         if epoch + 1 == keep_epoch:
             break
     heads.load_state_dict(best[1])
