@@ -10,6 +10,8 @@ after one warm-up query, over --queries random queries: wall-clock p50/p95 and, 
 shared machine makes wall time mostly queueing, the process CPU time per query as well. For HNSW sizes it also reports build
 time (the flush that builds the graph from SQLite), peak RSS, index size on disk and
 recall@10 of Store.search(dedupe=False) against exact FAISS flat search over the same vectors.
+For exact sizes it also times the ranked audio search a query runs (`audio_passages`: the nearest
+2000 windows, calibration, length-fair file scores), by ranking method: "ranked_ms".
 
     nice python benchmarks/query_speed.py                         # 10k, 100k exact; 1M HNSW
     nice python benchmarks/query_speed.py --exact 10000 --hnsw 50000 --queries 50   # quick
@@ -84,6 +86,22 @@ def latencies(store, queries, k):
     return {"p50_ms": _ms(wall, 50), "p95_ms": _ms(wall, 95), "cpu_p50_ms": _ms(cpu, 50), "cpu_p95_ms": _ms(cpu, 95)}
 
 
+def ranked_latencies(store, queries, k):
+    """Wall p50/p95 of the ranked audio search per ranking method (the blend also reads pooled vectors)."""
+    from clapsearch.search.passages import audio_passages
+
+    out = {}
+    for method in ("expected-max", "blend"):
+        audio_passages(store, queries[0], k, method=method)  # warm-up: the pooled-vector sample is read once
+        wall = []
+        for query in queries:
+            started = time.perf_counter()
+            audio_passages(store, query, k, method=method)
+            wall.append((time.perf_counter() - started) * 1000.0)
+        out[method] = {"p50_ms": _ms(wall, 50), "p95_ms": _ms(wall, 95)}
+    return out
+
+
 def _ms(values, percentile):
     return round(float(np.percentile(values, percentile)), 3)
 
@@ -129,6 +147,7 @@ def run_size(size, kind, args, folder):
                                  "recall_at_10": round(recall_at_k(reader, vectors, queries, args.k), 4)}
     else:
         result.update(latencies(reader, queries, args.k))
+        result["ranked_ms"] = ranked_latencies(reader, queries[:50], args.k)
     result["load_average_1min"] = round(os.getloadavg()[0], 1)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
     reader.close()

@@ -100,7 +100,10 @@ def test_pooled_vectors_come_back_by_file_and_as_an_even_sample(tmp_path):
             mean = vectors.mean(axis=0)
             assert np.allclose(pooled[ids[path]], mean / np.linalg.norm(mean), atol=1e-6)
         assert store.sample_pooled_vectors(4).shape == (4, files["/lib/f0.wav"].shape[1])
-        assert len(store.sample_pooled_vectors()) == 10
+        assert len(store.sample_pooled_vectors()) == 10 and len(store.sample_segment_vectors()) == 20
+        more = unit(rng, 3)  # both samples are kept between queries, and read again once the index changes
+        store.put_file(record("/lib/new.wav", 3.0), np.arange(3.0), np.arange(3.0) + 1, more, more.mean(axis=0))
+        assert len(store.sample_pooled_vectors()) == 11 and len(store.sample_segment_vectors()) == 23
 
 
 # ---- passages --------------------------------------------------------------------------------------

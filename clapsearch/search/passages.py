@@ -79,4 +79,5 @@ def _file_z(store, vector: np.ndarray, files) -> dict[int, float]:
     if not pooled:
         return {}
     mean, deviation = ranking.null_stats(store.sample_pooled_vectors(NULL_SAMPLE) @ vector)
-    return {file_id: (float(v @ vector) - mean) / deviation for file_id, v in pooled.items()}
+    scores = (np.stack(list(pooled.values())) @ vector - mean) / deviation  # one product, not one per file
+    return dict(zip(pooled, scores.tolist()))

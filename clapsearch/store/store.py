@@ -71,6 +71,7 @@ class Store:
         self._vindex: VectorIndex | None = None
         self._pooled_cache = None  # (generation, ids, matrix)
         self._pooled_sample_cache = None  # ((generation, limit), matrix)
+        self._segment_sample_cache = None  # ((generation, limit), matrix)
         self._has_schema = False
         self._columns = None  # the files columns this database has (see _file_columns)
         self._unflushed = False  # committed vector changes not yet in the FAISS file
@@ -659,8 +660,16 @@ class Store:
         return counts
 
     def sample_segment_vectors(self, limit: int = 4096) -> np.ndarray:
-        """Up to `limit` window vectors spread evenly over the index (the same ones every time)."""
+        """Up to `limit` window vectors spread evenly over the index (the same ones every time).
+
+        Kept until the index changes, like the pooled sample: picking it costs a pass over every id."""
         db = self._require_read_db()
+        key = (self._generation(db), int(limit))
+        if self._segment_sample_cache is None or self._segment_sample_cache[0] != key:
+            self._segment_sample_cache = (key, self._read_segment_sample(db, limit))
+        return self._segment_sample_cache[1]
+
+    def _read_segment_sample(self, db, limit: int) -> np.ndarray:
         with self._snapshot(db):
             index = self._synced_index(db, allow_kind_change=False)
             ids = np.setdiff1d(index.ids(), index.dead)  # HNSW keeps deleted ids until a rebuild
