@@ -164,10 +164,11 @@ def study(cache: str, templates: list[str]) -> None:
         best = np.full(len(paths), -np.inf)
         np.maximum.at(best, owners, window_scores)
         stats = ranking.null_stats(window_scores)
-        mean, deviation = ranking.null_stats(pooled @ vector)
-        file_z = (pooled @ vector - mean) / deviation
+        pooled_scores = pooled @ vector
+        mean, deviation = ranking.null_stats(pooled_scores)
+        file_z = (pooled_scores - mean) / deviation
         for name, score in options.items():
-            file_scores = pooled @ vector if score is None else score(best, stats, file_z)
+            file_scores = pooled_scores if score is None else score(best, stats, file_z)
             order = np.argsort(-np.asarray(file_scores), kind="stable")
             results[name].append(metrics([rel[i] for i in order], set(query["relevant"])))
             long_in_top5[name] += int(long_files[order[:5]].any()

@@ -69,9 +69,7 @@ class Store:
         self._db = None
         self._tx: _Changes | None = None
         self._vindex: VectorIndex | None = None
-        self._pooled_cache = None  # (generation, ids, matrix)
-        self._pooled_sample_cache = None  # ((generation, limit), matrix)
-        self._segment_sample_cache = None  # ((generation, limit), matrix)
+        self._kept: dict = {}  # name -> (generation, value): see _kept_until_change
         self._has_schema = False
         self._columns = None  # the files columns this database has (see _file_columns)
         self._unflushed = False  # committed vector changes not yet in the FAISS file
@@ -664,10 +662,8 @@ class Store:
 
         Kept until the index changes, like the pooled sample: picking it costs a pass over every id."""
         db = self._require_read_db()
-        key = (self._generation(db), int(limit))
-        if self._segment_sample_cache is None or self._segment_sample_cache[0] != key:
-            self._segment_sample_cache = (key, self._read_segment_sample(db, limit))
-        return self._segment_sample_cache[1]
+        return self._kept_until_change(db, ("segment sample", int(limit)),
+                                       lambda: self._read_segment_sample(db, limit))
 
     def _read_segment_sample(self, db, limit: int) -> np.ndarray:
         with self._snapshot(db):
@@ -693,10 +689,8 @@ class Store:
         Kept until the index changes: every ranked query needs it, and reading it costs more than
         the search itself on a large index."""
         db = self._require_read_db()
-        key = (self._generation(db), int(limit))
-        if self._pooled_sample_cache is None or self._pooled_sample_cache[0] != key:
-            self._pooled_sample_cache = (key, self._read_pooled_sample(db, limit))
-        return self._pooled_sample_cache[1]
+        return self._kept_until_change(db, ("pooled sample", int(limit)),
+                                       lambda: self._read_pooled_sample(db, limit))
 
     def _read_pooled_sample(self, db, limit: int) -> np.ndarray:
         ids = [r[0] for r in db.execute("SELECT id FROM files WHERE status = 'indexed' AND vector IS NOT NULL "
@@ -722,13 +716,21 @@ class Store:
         return len(allowed_segment_ids(db, filters))
 
     def _pooled(self, db):
+        """(ids, matrix) of every indexed file's pooled vector, kept until the index changes."""
+        return self._kept_until_change(db, "pooled", lambda: self._read_pooled(db))
+
+    def _read_pooled(self, db):
+        rows = db.execute("SELECT id, vector FROM files WHERE status = 'indexed' AND vector IS NOT NULL "
+                          "ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), blobs_to_matrix([r[1] for r in rows], self._dim())
+
+    def _kept_until_change(self, db, name, read):
+        """`read()`'s value, read again only when the index's generation has moved since it was kept."""
         generation = self._generation(db)
-        if self._pooled_cache is None or self._pooled_cache[0] != generation:
-            rows = db.execute("SELECT id, vector FROM files WHERE status = 'indexed' AND vector IS NOT NULL "
-                              "ORDER BY id").fetchall()
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            self._pooled_cache = (generation, ids, blobs_to_matrix([r[1] for r in rows], self._dim()))
-        return self._pooled_cache[1], self._pooled_cache[2]
+        kept = self._kept.get(name)
+        if kept is None or kept[0] != generation:
+            kept = self._kept[name] = (generation, read())
+        return kept[1]
 
     # ---- summary ------------------------------------------------------------------------
     def _has_indexed_files(self, db) -> bool:
