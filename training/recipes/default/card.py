@@ -10,7 +10,7 @@ from pathlib import Path
 from clapsearch.models import aisfx
 
 from .settings import AISFX_VERSION, ZERO_SHOT_TEMPLATE
-from .study import FINAL_SUFFIX
+from .study import FINAL_SUFFIX, LAST_BLOCK_SUFFIX
 
 
 def data_summary(entries, splits, trained=("train",)) -> dict:
@@ -81,8 +81,8 @@ STUDY_NAMES = {
 
 
 def _study_name(key: str) -> str:
-    if key.endswith("+last_block"):  # finetune.py
-        return _study_name(key[: -len("+last_block")]) + ", then the last aisfx block fine-tuned with its heads"
+    if key.endswith(LAST_BLOCK_SUFFIX):  # finetune.py
+        return _study_name(key[: -len(LAST_BLOCK_SUFFIX)]) + ", then the last aisfx block fine-tuned with its heads"
     if key.endswith(FINAL_SUFFIX):  # the second stage
         return _study_name(key[: -len(FINAL_SUFFIX)]) + "; final: + the pool sources' train items, as v1"
     for suffix, words in (("-no_wordnet", ", no WordNet expansion"), ("-no_synthetic", ", no synthetic sources"),
@@ -136,7 +136,7 @@ def _fine_tune_lines(results: dict) -> list[str]:
     """finetune.py's rows: the pool score by epoch, from the start (epoch 0, the row it started from)."""
     lines = []
     for key, row in results.items():
-        if key.endswith("+last_block") and row.get("history"):
+        if key.endswith(LAST_BLOCK_SUFFIX) and row.get("history"):
             scores = ", ".join(f"{h['val_score']:.3f}" for h in row["history"])
             lines += ["", f"Last aisfx block fine-tuned (`python -m training.recipes.default.finetune`; block "
                       f"{row['block_lr']:g}, heads {row['heads_lr']:g}, {row['train_clips']} clips, "

@@ -43,10 +43,10 @@ from .evaluate import evaluate_heads, pool_score, selection_score
 from .features import AudioFeatureCache, clip_key, embed_clips
 from .heads import run_epoch
 from .settings import TrainSettings
+from .study import LAST_BLOCK_SUFFIX
 
 log = logging.getLogger(__name__)
 FROZEN_BLOCKS = 3
-SUFFIX = "+last_block"
 BLOCK_LR = 1e-5  # 1e-4 lost on the pool from the first epoch (see above)
 HEADS_LR = 3e-5  # the heads start trained
 
@@ -86,14 +86,17 @@ class LastBlock(nn.Module):
         return x.mean(dim=3).amax(dim=2)
 
 
-def map_sets(sets, cache: Path, tower) -> dict:
-    """{"train", "pool", "val"}: FeatureSets whose windows are the frozen blocks' cached maps."""
-    store = AudioFeatureCache(cache / "features-aisfx-2.3s-w2-block3", dtype=np.float16)
+def map_sets(sets, cache: Path, tower, max_windows: int) -> dict:
+    """{"train", "pool", "val"}: FeatureSets whose windows are the frozen blocks' cached maps
+    (the same windows of the same clips as the recipe's tower features)."""
+    from .pipeline import feature_dir
+
+    store = AudioFeatureCache(Path(f"{feature_dir(cache, max_windows)}-block3"), dtype=np.float16)
     wanted = {"train", "val", "pool"}
     entries = [e for e, s in zip(sets.entries, sets.splits) if s in wanted]
     started = time.time()
     maps = embed_clips(entries, FrozenBlocks(tower).eval(), store, aisfx.SAMPLE_RATE,
-                       round(aisfx.BLOCK_SECONDS * aisfx.SAMPLE_RATE), 2)
+                       round(aisfx.BLOCK_SECONDS * aisfx.SAMPLE_RATE), max_windows)
     log.info("frozen-block maps of %d clips ready in %.0f s", len(maps), time.time() - started)
 
     def rows(split):
@@ -167,7 +170,7 @@ def run(cache: Path, out: Path, candidate: str, epochs: int, block_lr: float = B
     if not candidate.endswith("-no_wordnet"):
         raise ValueError(f"finetune trains on the clips' own captions; start it from a '-no_wordnet' candidate, "
                          f"not {candidate!r}")
-    maps = map_sets(sets, cache, tower)
+    maps = map_sets(sets, cache, tower, settings.max_windows_per_clip)
     heads = heads_from_exported(cache / "candidates" / candidate.replace("+", "_"), settings)
     last = LastBlock(tower)
     torch.manual_seed(settings.seed)
@@ -180,7 +183,7 @@ def run(cache: Path, out: Path, candidate: str, epochs: int, block_lr: float = B
            "in_domain_score": selection_score(in_domain), "best_epoch": training["best_epoch"],
            "seconds": training["seconds"], "train_clips": len(maps["train"]), "history": training["history"],
            "starts_from": candidate, "epochs_run": epochs, "block_lr": block_lr, "heads_lr": heads_lr}
-    report["study"]["results"][candidate + SUFFIX] = row
+    report["study"]["results"][candidate + LAST_BLOCK_SUFFIX] = row
     (out / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
     from .card import write_card
 

@@ -105,6 +105,7 @@ def train_candidate(sets, settings, train=None) -> tuple[object, dict]:
 
 
 FINAL_SUFFIX = "+pool_train"
+LAST_BLOCK_SUFFIX = "+last_block"  # finetune.py's row: the candidate with aisfx's last block fine-tuned
 
 
 def variant_set(candidate: str, expanded, plain):
