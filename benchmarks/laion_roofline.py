@@ -38,28 +38,28 @@ def window_flops(clap) -> float:
 
 
 def operator_times(model_path: Path, features, runs: int) -> tuple[collections.Counter, float]:
-    """Milliseconds per run by operator kind, and the wall time per run, from ORT's own profiler."""
-    import onnxruntime as ort
+    """Milliseconds per run by operator kind, and the wall time per run, from ORT's own profiler.
 
+    The session is opened as clapsearch opens it (one thread); the warm-up run is left out of both.
+    """
     from clapsearch.models.runtime.audio_export import INPUT
+    from clapsearch.models.runtime.session import open_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_profiling = True
-    options.profile_file_prefix = os.path.join(tempfile.mkdtemp(), "ort")
-    session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
-    session.run(None, {INPUT: features})  # warm-up, profiled too: dropped below by counting runs
+    session = open_session(model_path, threads=1, profile_prefix=os.path.join(tempfile.mkdtemp(), "ort"))
+    session.run(None, {INPUT: features})
     start = time.perf_counter()
     for _ in range(runs):
         session.run(None, {INPUT: features})
     wall = (time.perf_counter() - start) / runs
     events = json.loads(Path(session.end_profiling()).read_text())
+    run_events = sorted((e for e in events if e.get("cat") == "Session" and e["name"] == "model_run"),
+                        key=lambda e: e["ts"])
+    warm_up_end = run_events[0]["ts"] + run_events[0]["dur"]
     times = collections.Counter()
     for event in events:
-        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-            times[event["args"]["op_name"]] += event["dur"] / 1000 / (runs + 1)
+        if (event.get("cat") == "Node" and event["name"].endswith("_kernel_time")
+                and event["ts"] >= warm_up_end):
+            times[event["args"]["op_name"]] += event["dur"] / 1000 / runs
     return times, wall * 1000
 
 
@@ -84,6 +84,7 @@ def main() -> None:
     import torch
 
     from clapsearch.models.laion import load
+    from clapsearch.models.runtime.laion_onnx import onnx_path
 
     torch.set_num_threads(1)
     os.environ["CLAPSEARCH_THREADS"] = "1"
@@ -91,8 +92,6 @@ def main() -> None:
     print(f"model {args.model}; load average {os.getloadavg()[0]:.2f}")
     flops = window_flops(clap)
     clap.onnx_audio()  # exports into the user cache on first use
-    from clapsearch.models.runtime.laion_onnx import onnx_path
-
     model_path = onnx_path(clap.fingerprint)
     with torch.inference_mode():
         features = clap.features(torch.randn(1, clap.window_samples) * 0.1).numpy()

@@ -10,10 +10,11 @@ def threads_from_env() -> int:
     return free_cores()
 
 
-def open_session(model_path, threads: int | None = None):
+def open_session(model_path, threads: int | None = None, profile_prefix: str | None = None):
     """A CPU InferenceSession over `model_path`, sequential, with `threads` intra-op threads.
 
     Thread spinning is off: on a shared or small machine busy-waiting threads only steal cores.
+    `profile_prefix` turns on ORT's profiler (benchmarks), writing its JSON there.
     """
     import onnxruntime as ort
 
@@ -23,4 +24,6 @@ def open_session(model_path, threads: int | None = None):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix is not None:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
     return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
