@@ -8,6 +8,10 @@
    same after removing the mean embedding of the set (random weights can map every window close to
    one direction, where a raw cosine near 1 proves little); plus the fp32 embeddings' mean pairwise
    cosine, to show how spread they are. The bar (issue 11): median cosine >= 0.999.
+   With --manifest (a training manifest, e.g. the recipe cache's): also one window from each of up
+   to --per-source held-out clips of every source, and for each runtime how many of a clip's ten
+   nearest clips under torch fp32 it keeps (overlap@10), and how often the nearest stays the same:
+   a ranking, not only a vector, survives the rounding or it does not.
 2. Speed: windows/s of the model forward alone (log-mel features precomputed), calls of --rows
    windows, each thread count and runtime measured in alternating order for --rounds rounds, with
    the 1-minute load average beside each figure (the machine is shared: compare within one run).
@@ -41,6 +45,52 @@ def quality_waves() -> np.ndarray:
     rows += [tone(f, seconds, RATE) for f in (110, 440, 3000)]
     rows += [chirp(80, 16000, seconds, RATE), noise(seconds, RATE, seed=1), noise(seconds, RATE, amplitude=0.02, seed=2)]
     return np.stack(rows).astype(np.float32)
+
+
+def manifest_waves(manifest: Path, per_source: int) -> np.ndarray:
+    """First 10 s window (repeat-padded if shorter) of up to `per_source` held-out clips per source."""
+    import hashlib
+
+    from clapsearch.models.runtime.clips import clip_windows
+
+    by_source: dict[str, list[str]] = {}
+    for line in manifest.read_text().splitlines():
+        item = json.loads(line)
+        if item.get("split") == "val" and item.get("start") is None:
+            by_source.setdefault(item["source"], []).append(item["audio"])
+    paths = []
+    for source in sorted(by_source):
+        files = sorted(set(by_source[source]), key=lambda a: hashlib.blake2b(a.encode(), digest_size=8).digest())
+        paths += files[:per_source]
+    return np.concatenate(clip_windows(paths, RATE, WINDOW, WINDOW, 1)).astype(np.float32)
+
+
+def neighbours(embeddings: np.ndarray, k: int) -> np.ndarray:
+    similarity = embeddings @ embeddings.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+
+def ranking(runs, features, k: int = 10) -> dict:
+    """Each runtime's k nearest clips against torch fp32's, over the same clips."""
+    reference = embed_all(runs["torch"], features)
+    mean = reference.mean(0)
+    near = neighbours(reference, k)
+    out = {"windows": len(features)}
+    for name, run in runs.items():
+        if name == "torch":
+            continue
+        got = embed_all(run, features)
+        a, b = got - mean, reference - mean
+        centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        theirs = neighbours(got, k)
+        overlap = [len(set(x) & set(y)) / k for x, y in zip(near, theirs)]
+        out[name] = {"median_cosine": round(float(np.median((got * reference).sum(1))), 6),
+                     "median_centred_cosine": round(float(np.median(centred)), 6),
+                     "min_centred_cosine": round(float(centred.min()), 6),
+                     f"overlap_at_{k}": round(float(np.mean(overlap)), 4),
+                     "same_nearest": round(float(np.mean(near[:, 0] == theirs[:, 0])), 4)}
+    return out
 
 
 def runners(clap, onnx_file: Path, threads: int):
@@ -106,6 +156,9 @@ def main(argv=None) -> None:
     parser.add_argument("--windows", type=int, default=8, help="windows timed per figure")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--manifest", type=Path, help="a training manifest (JSON lines): add the held-out ranking check")
+    parser.add_argument("--per-source", type=int, default=8, help="held-out clips per source for --manifest")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
     import torch
 
@@ -124,7 +177,12 @@ def main(argv=None) -> None:
         runs = runners(model.model, onnx_file, threads=2)
         print(json.dumps({"quality": quality({k: runs[k] for k in ["torch", *names] if k in runs}, features),
                           "load_avg_1m": os.getloadavg()[0]}), flush=True)
-    for round_ in range(args.rounds):
+    if args.manifest:
+        held_out = model.log_mel(torch.from_numpy(manifest_waves(args.manifest, args.per_source))).contiguous()
+        runs = runners(model.model, onnx_file, threads=2)
+        print(json.dumps({"ranking": ranking({k: runs[k] for k in ["torch", *names] if k in runs}, held_out),
+                          "load_avg_1m": os.getloadavg()[0]}), flush=True)
+    for round_ in range(0 if args.skip_speed else args.rounds):
         for threads in map(int, args.threads.split(",")):
             runs = runners(model.model, onnx_file, threads)
             for rows in map(int, args.rows.split(",")):
