@@ -1,4 +1,5 @@
 import os
+import secrets
 import tempfile
 
 import pytest
@@ -15,6 +16,9 @@ for _variable, _folder in (("HF_HOME", "hf"), ("XDG_CACHE_HOME", "cache"), ("XDG
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Ray >= 2.60 protects a new local cluster with a token, generated into ~/.ray/auth_token unless one
+# is given; give the tests' clusters a fresh one in the environment, so auth stays on and home untouched.
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 
 
 @pytest.fixture(scope="session", autouse=True)
