@@ -1,4 +1,5 @@
-"""An hf: model's audio path in torch fp32 (the reference), ONNX Runtime fp32 and torch bf16 autocast.
+"""An hf: model's audio path in torch fp32 (the reference), ONNX Runtime fp32, the torch-bf16 runtime
+(Linear layers in bf16, the rest float32) and, for the record, torch under plain bf16 autocast.
 
     python benchmarks/make_random_laion.py /work/cache/laion-random     # once
     python benchmarks/laion_runtime.py --model /work/cache/laion-random --threads 1,2 --rows 1,4 --rounds 2
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import os
 import sys
@@ -99,22 +101,25 @@ def runners(clap, onnx_file: Path, threads: int):
     from torch.nn import functional as F
 
     from clapsearch.models.laion import features_of
+    from clapsearch.models.runtime.bf16_linear import bf16_linears
     from clapsearch.models.runtime.laion_onnx import INPUT, OUTPUT
     from clapsearch.models.runtime.session import open_session
 
-    def torch_run(autocast):
+    def torch_run(model, autocast=False):
         def run(features):
             torch.set_num_threads(threads)
             context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
             with torch.inference_mode(), context:
-                out = features_of(clap.get_audio_features(input_features=features, is_longer=torch.zeros(
+                out = features_of(model.get_audio_features(input_features=features, is_longer=torch.zeros(
                     len(features), 1, dtype=torch.bool)))
             return F.normalize(out.float(), dim=-1).numpy()
         return run
 
+    linear_bf16 = copy.deepcopy(clap)
+    bf16_linears(linear_bf16.audio_model)  # what the torch-bf16 runtime runs
     session = open_session(onnx_file, threads)  # the whole call in one session.run, `threads` intra-op threads
-    return {"torch": torch_run(False), "onnx": lambda f: session.run([OUTPUT], {INPUT: f.numpy()})[0],
-            "bf16": torch_run(True)}
+    return {"torch": torch_run(clap), "onnx": lambda f: session.run([OUTPUT], {INPUT: f.numpy()})[0],
+            "torch-bf16": torch_run(linear_bf16), "autocast-bf16": torch_run(clap, autocast=True)}
 
 
 def embed_all(run, features, rows: int = 4) -> np.ndarray:
@@ -152,7 +157,7 @@ def main(argv=None) -> None:
     parser.add_argument("--model", required=True, help="a saved ClapModel folder (benchmarks/make_random_laion.py)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rows", default="1,4", help="windows per call, comma list")
-    parser.add_argument("--runtimes", default="torch,onnx,bf16")
+    parser.add_argument("--runtimes", default="torch,onnx,torch-bf16,autocast-bf16")
     parser.add_argument("--windows", type=int, default=8, help="windows timed per figure")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-quality", action="store_true")

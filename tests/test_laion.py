@@ -178,3 +178,7 @@ def test_bf16_runtime_holds_the_cosine_bar_or_is_refused_on_cpus_without_bf16(ti
     assert got.dtype == torch.float32 and torch.allclose(got.norm(dim=-1), torch.ones(3))
     assert float(torch.median((got * reference.embed_audio(waves)).sum(-1))) >= 0.999
     assert torch.equal(model.embed_text(["a dog"]), reference.embed_text(["a dog"]))  # text stays float32
+    assert torch.equal(model.embed_audio(waves), got)  # the same window, the same vector
+    linears = [type(m).__name__ for m in model.model.audio_model.modules() if "Linear" in type(m).__name__]
+    assert linears and set(linears) == {"Bf16Linear"}
+    assert all(p.dtype == torch.float32 for p in model.model.text_model.parameters())

@@ -9,7 +9,8 @@ batch of short ones. The log-mel input is computed in torch for the whole batch
 
 The audio path runs in torch (the reference); or, the default on a CPU, in ONNX Runtime, exported
 once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to torch's within
-float rounding; or, opt-in, in torch under bf16 autocast (`torch-bf16`, runtime/choice.py says why
+float rounding; or, opt-in, in torch with its Linear layers in bf16 and the rest in float32
+(`torch-bf16`, runtime/bf16_linear.py; runtime/choice.py says why
 it is not the default). All share the fingerprint. Text always runs in torch, in float32.
 """
 
@@ -55,7 +56,7 @@ def text_token_limit(tokenizer, model) -> int:
 
 
 def require_bf16(device) -> None:
-    """On a CPU without bf16 instructions (avx512_bf16, AMX) autocast emulates them: slower than float32."""
+    """On a CPU without bf16 instructions (avx512_bf16, AMX) bf16 products are emulated: slower than float32."""
     import torch
 
     from ..errors import RuntimeChoiceError
@@ -101,7 +102,11 @@ class LaionClapModel:
                  "front_end": {k: getattr(extractor, k, None) for k in (
                      "sampling_rate", "nb_max_samples", "hop_length", "fft_window_size", "feature_size",
                      "frequency_min", "frequency_max", "padding")}}
-        self.fingerprint = fingerprint_module(model, extra)
+        self.fingerprint = fingerprint_module(model, extra)  # of the float32 weights: runtimes share it
+        if self.runtime == "torch-bf16":
+            from .runtime.bf16_linear import bf16_linears
+
+            bf16_linears(model.audio_model)
 
     @property
     def call_rows(self) -> int | None:
@@ -146,19 +151,9 @@ class LaionClapModel:
             with torch.inference_mode():
                 features = self.features(waves).numpy()
             return torch.from_numpy(self.onnx_audio().embed_features(features))
-        with torch.inference_mode(), self._precision():
+        with torch.inference_mode():
             out = features_of(self.model.get_audio_features(**self.audio_inputs(waves)))
         return F.normalize(out.float(), dim=-1).cpu()
-
-    def _precision(self):
-        """bf16 autocast for torch-bf16 (matrix products in bf16, norms and softmax in float32), else none."""
-        import contextlib
-
-        import torch
-
-        if self.runtime != "torch-bf16":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def embed_text(self, texts: list[str]):
         import torch

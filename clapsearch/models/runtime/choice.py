@@ -1,11 +1,11 @@
 """Which engine runs a model's audio tower: torch (the reference), onnx (fp32), onnx-int8 or torch-bf16.
 
 The bundled default model has torch, onnx and onnx-int8; hf: (LAION-CLAP) models have torch, onnx
-(their audio path exported on first use, runtime/laion_onnx.py) and torch-bf16 (torch under bf16
-autocast, on CPUs with bf16 instructions); every other model runs in torch only. Each runtime a
-model has holds the cosine bar against its torch fp32 (see MODEL_CARD.md and benchmarks/
-laion_runtime.py), so they share the model fingerprint: an index keeps working when the runtime
-changes, and records which runtimes wrote its vectors.
+(their audio path exported on first use, runtime/laion_onnx.py) and torch-bf16 (torch with the
+audio tower's Linear layers in bf16, on CPUs with bf16 instructions); every other model runs in
+torch only. Each runtime a model has holds the cosine bar against its torch fp32 (see MODEL_CARD.md
+and benchmarks/laion_runtime.py), so they share the model fingerprint: an index keeps working when
+the runtime changes, and records which runtimes wrote its vectors.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ DEFAULT_RUNTIME = "onnx-int8"
 ENV = "CLAPSEARCH_RUNTIME"
 # hf: models (benchmarks/laion_runtime.py, full-size random-weight HTSAT, one window per call on one
 # thread): fp32 ONNX matches torch (cosine 1.000000) and ran 1.1-1.5x faster, so it is their default
-# on a CPU; bf16 autocast ran 1.5-2.2x faster at median cosine 0.99998 (0.9987-0.9996 with the
-# windows' mean removed), but the retrieval half of the bar needs trained weights, so it is opt-in.
+# on a CPU. torch-bf16 (Linear layers in bf16, runtime/bf16_linear.py) ran 1.2-1.35x faster than
+# that at median cosine 0.999994 on 282 held-out real clips (0.99955 with their mean removed), but
+# the retrieval half of the bar needs trained weights, which cannot be fetched here, so it is opt-in.
 # There is no int8 graph for them.
 HF_RUNTIMES = ("torch", "onnx", "torch-bf16")
 WHO_HAS = {"onnx": "only the default model and hf: models have one", "onnx-int8": "only the default model has one",
