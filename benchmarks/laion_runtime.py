@@ -170,7 +170,7 @@ def main(argv=None) -> None:
     from clapsearch.models.laion import LaionClapModel, load_transformers_clap
     from clapsearch.models.runtime.laion_onnx import export_audio
 
-    model = LaionClapModel(*load_transformers_clap(args.model), name=f"hf:{args.model}", device="cpu")
+    model = LaionClapModel(*load_transformers_clap(args.model), name=f"hf:{args.model}", device="cpu", runtime="torch")
     features = model.log_mel(torch.from_numpy(quality_waves())).contiguous()
     onnx_file = Path(tempfile.mkdtemp()) / "audio.onnx"
     start = time.perf_counter()

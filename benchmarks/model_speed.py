@@ -57,7 +57,7 @@ def build_laion_htsat_tiny(tmp: Path, audio_config: dict | None = None, name: st
     (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"Ġ {c}" for c in letters) + "\n")
     tokenizer = RobertaTokenizer.from_pretrained(str(tmp))
     config = ClapConfig(audio_config=audio_config) if audio_config else ClapConfig()
-    model = LaionClapModel(ClapModel(config), ClapFeatureExtractor(), tokenizer, name=name, device="cpu")
+    model = LaionClapModel(ClapModel(config), ClapFeatureExtractor(), tokenizer, name=name, device="cpu", runtime="torch")
     return model, None
 
 

@@ -50,7 +50,8 @@ def runtime_option(f):
                         envvar="CLAPSEARCH_RUNTIME", default=None,
                         help="Engine for the audio tower: torch (the reference), onnx (fp32; the default model "
                              "and hf: models), onnx-int8 (the default model) or torch-bf16 (hf: models) "
-                             "[default: onnx for those two on CPU, torch otherwise].")(f)
+                             "[default on a CPU: onnx-int8 for the default model; torch-bf16 for hf: models where the "
+                             "CPU has bf16 instructions, else onnx; torch otherwise].")(f)
 
 
 def json_option(f):

@@ -36,3 +36,29 @@ def test_the_replaced_tower_is_deterministic_and_close_to_float32():
         first, second, want = tower[:4](x), tower[:4](x), reference[:4](x)
     assert torch.equal(first, second)
     assert float(torch.nn.functional.cosine_similarity(first, want).min()) > 0.999
+
+
+class _Intermediate(torch.nn.Module):
+    """transformers' feed-forward half: dense, then intermediate_act_fn."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense, self.intermediate_act_fn = torch.nn.Linear(8, 32), torch.nn.GELU()
+
+    def forward(self, x):
+        return self.intermediate_act_fn(self.dense(x))
+
+
+def test_a_feed_forward_half_stays_in_bf16_into_the_next_linear_and_the_block_returns_float32():
+    torch.manual_seed(1)
+    reference = torch.nn.Sequential(_Intermediate(), torch.nn.Linear(32, 8))
+    block = torch.nn.Sequential(_Intermediate(), torch.nn.Linear(32, 8))
+    block.load_state_dict(reference.state_dict())
+    assert bf16_linears(block) == 2
+    x = torch.randn(6, 8)
+    with torch.inference_mode():
+        hidden, out = block[0](x), block(x)
+    assert hidden.dtype == torch.bfloat16 and out.dtype == torch.float32
+    with torch.inference_mode():
+        want = reference(x)
+    assert float(torch.nn.functional.cosine_similarity(out, want).min()) > 0.999

@@ -111,8 +111,9 @@ def test_indexing_pads_nothing_and_gives_a_file_the_same_bits_in_any_company(tin
 
 @pytest.mark.slow
 def test_onnx_runtime_matches_torch_and_shares_the_fingerprint(tiny_laion):
-    """ONNX Runtime is the default on a CPU; torch is the reference it must match (bar: cosine >= 0.999)."""
-    model, directory = tiny_laion[0], tiny_laion[4]
+    """ONNX Runtime (the CPU default without bf16) must match torch, the reference (bar: cosine >= 0.999)."""
+    directory = tiny_laion[4]
+    model = load_model(f"hf:{directory}", device="cpu", runtime="onnx")
     reference = load_model(f"hf:{directory}", device="cpu", runtime="torch")
     assert (model.runtime, reference.runtime) == ("onnx", "torch")
     assert model.fingerprint == reference.fingerprint and model.call_rows == 1
@@ -133,7 +134,7 @@ def test_onnx_export_is_written_once_per_fingerprint_and_reused(tiny_laion, tmp_
 
     directory = tiny_laion[4]
     monkeypatch.setenv("CLAPSEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    first = load_model(f"hf:{directory}", device="cpu")
+    first = load_model(f"hf:{directory}", device="cpu", runtime="onnx")
     expected = first.embed_audio(_windows(1))
     path = laion_onnx.onnx_path(first.fingerprint)
     assert path.is_file() and path.parent == tmp_path / "cache" / "onnx"
@@ -145,6 +146,21 @@ def test_onnx_export_is_written_once_per_fingerprint_and_reused(tiny_laion, tmp_
     monkeypatch.setattr(laion_onnx, "export_audio", no_second_export)
     again = load_model(f"hf:{directory}", device="cpu", runtime="onnx")
     assert torch.equal(again.embed_audio(_windows(1)), expected)
+
+
+def test_the_default_runtime_is_torch_bf16_on_cpus_with_bf16_else_onnx_and_torch_on_a_gpu(tiny_laion, monkeypatch):
+    from clapsearch.models import laion
+
+    directory = tiny_laion[4]
+    monkeypatch.delenv("CLAPSEARCH_RUNTIME", raising=False)
+    native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert load_model(f"hf:{directory}", device="cpu").runtime == ("torch-bf16" if native else "onnx")
+    monkeypatch.setattr(laion, "has_bf16", lambda device: False)
+    assert load_model(f"hf:{directory}", device="cpu").runtime == "onnx"
+    monkeypatch.setattr(laion, "has_bf16", lambda device: True)
+    assert laion.default_runtime(torch.device("cpu")) == "torch-bf16"
+    assert laion.default_runtime(torch.device("cuda")) == "torch"
+    assert load_model(f"hf:{directory}", device="cpu", runtime="onnx").runtime == "onnx"  # asked for: kept
 
 
 def test_int8_is_refused_for_hf_models_with_what_to_use(tiny_laion, monkeypatch):

@@ -7,11 +7,12 @@ default; and `is_longer` is always False, where the extractor would flag a rando
 batch of short ones. The log-mel input is computed in torch for the whole batch
 (laion_features.py), matching the feature extractor's within 1e-4 dB at a fraction of its cost.
 
-The audio path runs in torch (the reference); or, the default on a CPU, in ONNX Runtime, exported
-once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to torch's within
-float rounding; or, opt-in, in torch with its Linear layers in bf16 and the rest in float32
-(`torch-bf16`, runtime/bf16_linear.py; runtime/choice.py says why
-it is not the default). All share the fingerprint. Text always runs in torch, in float32.
+The audio path runs in torch float32 (the reference, and the default on a GPU); or in torch with
+its Linear layers in bf16 and the rest in float32 (`torch-bf16`, runtime/bf16_linear.py: the default
+on a CPU with bf16 instructions); or in ONNX Runtime float32 (`onnx`, the default on other CPUs),
+exported once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to
+torch's within float rounding. runtime/choice.py gives the measurements behind the choice. All share
+the fingerprint. Text always runs in torch, in float32.
 """
 
 from __future__ import annotations
@@ -55,15 +56,31 @@ def text_token_limit(tokenizer, model) -> int:
     return min(int(tokenizer.model_max_length), positions)
 
 
-def require_bf16(device) -> None:
-    """On a CPU without bf16 instructions (avx512_bf16, AMX) bf16 products are emulated: slower than float32."""
+def has_bf16(device) -> bool:
+    """Whether bf16 products run natively here: any GPU torch supports, or a CPU with avx512_bf16 or AMX."""
     import torch
 
+    return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def require_bf16(device) -> None:
+    """On a CPU without bf16 instructions (avx512_bf16, AMX) bf16 products are emulated: slower than float32."""
     from ..errors import RuntimeChoiceError
 
-    if device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if not has_bf16(device):
         raise RuntimeChoiceError("This CPU has no bf16 instructions, so torch-bf16 would run slower than "
                                  "float32; use --runtime onnx or torch.")
+
+
+def default_runtime(device) -> str:
+    """torch on a GPU; on a CPU, torch-bf16 where bf16 runs natively, else ONNX Runtime fp32.
+
+    Both CPU runtimes hold the cosine bar on real clips (runtime/choice.py); torch-bf16 indexed
+    1.28-1.34x faster end to end than onnx on the full-size HTSAT (benchmarks/README.md).
+    """
+    if device.type != "cpu":
+        return "torch"
+    return "torch-bf16" if has_bf16(device) else "onnx"
 
 
 class LaionClapModel:
@@ -82,8 +99,7 @@ class LaionClapModel:
         runtime = asked_runtime(runtime)
         refuse_onnx(runtime, name, has=HF_RUNTIMES)
         self.device = pick_device(device)
-        # A GPU beats the CPU-only ONNX Runtime graph; an explicit choice still wins.
-        self.runtime = runtime or ("onnx" if self.device.type == "cpu" else "torch")
+        self.runtime = runtime or default_runtime(self.device)  # an explicit choice always wins
         if self.runtime == "torch-bf16":
             require_bf16(self.device)
         self._onnx, self._onnx_lock = None, threading.Lock()
