@@ -30,13 +30,10 @@ sys.path.insert(0, str(REPO))
 
 
 def text_cosines(fp32_embed, bf16_embed, texts: list[str]) -> dict:
+    from benchmarks.laion_runtime import cosines
+
     reference, got = fp32_embed(texts), bf16_embed(texts)
-    mean = reference.mean(0)
-    a, b = got - mean, reference - mean
-    centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    return {"texts": len(texts), "median_cosine": round(float(np.median((got * reference).sum(1))), 6),
-            "median_centred_cosine": round(float(np.median(centred)), 6),
-            "min_centred_cosine": round(float(centred.min()), 6)}
+    return {"texts": len(texts), **cosines(got, reference, reference.mean(0))}
 
 
 def text_embedder(reference, bf16: bool):

@@ -83,25 +83,42 @@ def ranking(runs, features, k: int = 10) -> dict:
         if name == "torch":
             continue
         got = embed_all(run, features)
-        a, b = got - mean, reference - mean
-        centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         theirs = neighbours(got, k)
         overlap = [len(set(x) & set(y)) / k for x, y in zip(near, theirs)]
-        out[name] = {"median_cosine": round(float(np.median((got * reference).sum(1))), 6),
-                     "median_centred_cosine": round(float(np.median(centred)), 6),
-                     "min_centred_cosine": round(float(centred.min()), 6),
-                     f"overlap_at_{k}": round(float(np.mean(overlap)), 4),
+        out[name] = {**cosines(got, reference, mean), f"overlap_at_{k}": round(float(np.mean(overlap)), 4),
                      "same_nearest": round(float(np.mean(near[:, 0] == theirs[:, 0])), 4)}
     return out
 
 
-def runners(clap, onnx_file: Path, threads: int):
-    """Runtime name -> callable((B, C, F, M) float32 tensor) -> (B, dim) numpy, each on `threads` threads."""
+def cosines(got: np.ndarray, reference: np.ndarray, mean: np.ndarray) -> dict:
+    """Median and min cosine of unit rows to their references, raw and with `mean` (the set's) removed."""
+    raw = (got * reference).sum(1)
+    a, b = got - mean, reference - mean
+    centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return {"median_cosine": round(float(np.median(raw)), 6), "min_cosine": round(float(raw.min()), 6),
+            "median_centred_cosine": round(float(np.median(centred)), 6),
+            "min_centred_cosine": round(float(centred.min()), 6)}
+
+
+def bf16_copy(clap):
+    """A copy of the float32 ClapModel with its audio Linear layers as the torch-bf16 runtime runs them."""
+    from clapsearch.models.runtime.bf16_linear import bf16_linears
+
+    copied = copy.deepcopy(clap)
+    bf16_linears(copied.audio_model)
+    return copied
+
+
+def runners(clap, linear_bf16, onnx_file: Path, threads: int):
+    """Runtime name -> callable((B, C, F, M) float32 tensor) -> (B, dim) numpy, each on `threads` threads.
+
+    `clap` is the float32 ClapModel, `linear_bf16` its bf16_copy (made once: copying the model per
+    thread count would cost more than the runs).
+    """
     import torch
     from torch.nn import functional as F
 
     from clapsearch.models.laion import features_of
-    from clapsearch.models.runtime.bf16_linear import bf16_linears
     from clapsearch.models.runtime.laion_onnx import INPUT, OUTPUT
     from clapsearch.models.runtime.session import open_session
 
@@ -115,8 +132,6 @@ def runners(clap, onnx_file: Path, threads: int):
             return F.normalize(out.float(), dim=-1).numpy()
         return run
 
-    linear_bf16 = copy.deepcopy(clap)
-    bf16_linears(linear_bf16.audio_model)  # what the torch-bf16 runtime runs
     session = open_session(onnx_file, threads)  # the whole call in one session.run, `threads` intra-op threads
     return {"torch": torch_run(clap), "onnx": lambda f: session.run([OUTPUT], {INPUT: f.numpy()})[0],
             "torch-bf16": torch_run(linear_bf16), "autocast-bf16": torch_run(clap, autocast=True)}
@@ -134,13 +149,7 @@ def quality(runs, features) -> dict:
     for name, run in runs.items():
         if name == "torch":
             continue
-        got = embed_all(run, features)
-        raw = (got * reference).sum(1)
-        a, b = got - mean, reference - mean
-        centred = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-        out[name] = {"median_cosine": round(float(np.median(raw)), 6), "min_cosine": round(float(raw.min()), 6),
-                     "median_centred_cosine": round(float(np.median(centred)), 6),
-                     "min_centred_cosine": round(float(centred.min()), 6)}
+        out[name] = cosines(embed_all(run, features), reference, mean)
     return out
 
 
@@ -178,18 +187,19 @@ def main(argv=None) -> None:
     print(json.dumps({"export_s": round(time.perf_counter() - start, 1), "onnx_mib": round(onnx_file.stat().st_size / 2**20),
                       "load_avg_1m": os.getloadavg()[0]}), flush=True)
     names = args.runtimes.split(",")
+    linear_bf16 = bf16_copy(model.model)
     if not args.skip_quality:
-        runs = runners(model.model, onnx_file, threads=2)
+        runs = runners(model.model, linear_bf16, onnx_file, threads=2)
         print(json.dumps({"quality": quality({k: runs[k] for k in ["torch", *names] if k in runs}, features),
                           "load_avg_1m": os.getloadavg()[0]}), flush=True)
     if args.manifest:
         held_out = model.log_mel(torch.from_numpy(manifest_waves(args.manifest, args.per_source))).contiguous()
-        runs = runners(model.model, onnx_file, threads=2)
+        runs = runners(model.model, linear_bf16, onnx_file, threads=2)
         print(json.dumps({"ranking": ranking({k: runs[k] for k in ["torch", *names] if k in runs}, held_out),
                           "load_avg_1m": os.getloadavg()[0]}), flush=True)
     for round_ in range(0 if args.skip_speed else args.rounds):
         for threads in map(int, args.threads.split(",")):
-            runs = runners(model.model, onnx_file, threads)
+            runs = runners(model.model, linear_bf16, onnx_file, threads)
             for rows in map(int, args.rows.split(",")):
                 order = names if round_ % 2 == 0 else names[::-1]
                 for name in order:
