@@ -197,4 +197,6 @@ def test_bf16_runtime_holds_the_cosine_bar_or_is_refused_on_cpus_without_bf16(ti
     assert torch.equal(model.embed_audio(waves), got)  # the same window, the same vector
     linears = [type(m).__name__ for m in model.model.audio_model.modules() if "Linear" in type(m).__name__]
     assert linears and set(linears) == {"Bf16Linear"}
+    blocks = {type(m).__name__ for m in model.model.audio_model.audio_encoder.modules()}
+    assert "WindowBlock" in blocks and "ClapAudioLayer" not in blocks
     assert all(p.dtype == torch.float32 for p in model.model.text_model.parameters())

@@ -8,11 +8,12 @@ batch of short ones. The log-mel input is computed in torch for the whole batch
 (laion_features.py), matching the feature extractor's within 1e-4 dB at a fraction of its cost.
 
 The audio path runs in torch float32 (the reference, and the default on a GPU); or in torch with
-its Linear layers in bf16 and the rest in float32 (`torch-bf16`, runtime/bf16_linear.py: the default
-on a CPU with bf16 instructions); or in ONNX Runtime float32 (`onnx`, the default on other CPUs),
-exported once per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to
-torch's within float rounding. runtime/choice.py gives the measurements behind the choice. All share
-the fingerprint. Text always runs in torch, in float32.
+its Linear layers in bf16 and the rest in float32, the shifted-window blocks run with less data
+moved (`torch-bf16`, runtime/bf16_linear.py and runtime/window_blocks.py: the default on a CPU with
+bf16 instructions); or in ONNX Runtime float32 (`onnx`, the default on other CPUs), exported once
+per model fingerprint into the user cache (runtime/laion_onnx.py) and equal to torch's within float
+rounding. runtime/choice.py gives the measurements behind the choice. All share the fingerprint.
+Text always runs in torch, in float32.
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ class LaionClapModel:
         self.fingerprint = fingerprint_module(model, extra)  # of the float32 weights: runtimes share it
         if self.runtime == "torch-bf16":
             from .runtime.bf16_linear import bf16_linears
+            from .runtime.window_blocks import window_blocks
 
             bf16_linears(model.audio_model)
+            window_blocks(model.audio_model)  # after: their stacked query/key/value product stays bf16
 
     @property
     def call_rows(self) -> int | None:
