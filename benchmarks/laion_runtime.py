@@ -1,5 +1,6 @@
 """An hf: model's audio path in torch fp32 (the reference), ONNX Runtime fp32, the torch-bf16 runtime
-(Linear layers in bf16, the rest float32) and, for the record, torch under plain bf16 autocast.
+(Linear layers in bf16, the rest float32, the window blocks of runtime/window_blocks.py) and, for
+the record, torch under plain bf16 autocast.
 
     python benchmarks/make_random_laion.py /work/cache/laion-random     # once
     python benchmarks/laion_runtime.py --model /work/cache/laion-random --threads 1,2 --rows 1,4 --rounds 2
@@ -101,11 +102,11 @@ def cosines(got: np.ndarray, reference: np.ndarray, mean: np.ndarray) -> dict:
 
 
 def bf16_copy(clap):
-    """A copy of the float32 ClapModel with its audio Linear layers as the torch-bf16 runtime runs them."""
-    from clapsearch.models.runtime.bf16_linear import bf16_linears
+    """A copy of the float32 ClapModel with its audio tower as the torch-bf16 runtime runs it."""
+    from clapsearch.models.laion import to_torch_bf16
 
     copied = copy.deepcopy(clap)
-    bf16_linears(copied.audio_model)
+    to_torch_bf16(copied.audio_model)
     return copied
 
 

@@ -8,11 +8,11 @@ from clapsearch.models.runtime.window_blocks import WindowBlock, window_blocks
 from tests.laion_model import tiny_config
 
 
-def _audio_model(fusion=False, window=8, seed=0):
+def _audio_model(fusion=False, window=8, depths=(1, 1, 1, 1), seed=0):
     from transformers import ClapModel
 
     config = tiny_config(fusion)
-    config.audio_config.window_size = window
+    config.audio_config.window_size, config.audio_config.depths = window, list(depths)
     torch.manual_seed(seed)
     return ClapModel(config).eval().audio_model
 
@@ -44,15 +44,7 @@ def test_float32_blocks_equal_transformers_within_float_rounding(fusion):
 
 
 def test_a_deep_stage_alternates_shifted_and_unshifted_blocks_as_transformers_does():
-    config_depths = [2, 2, 2, 2]
-    from transformers import ClapModel
-
-    config = tiny_config(False)
-    config.audio_config.depths = config_depths
-    torch.manual_seed(3)
-    reference = ClapModel(config).eval().audio_model
-    fast = ClapModel(config).eval().audio_model
-    fast.load_state_dict(reference.state_dict())
+    reference, fast = _audio_model(depths=(2, 2, 2, 2), seed=3), _audio_model(depths=(2, 2, 2, 2), seed=3)
     assert window_blocks(fast) == 8
     shifted = [bool((block.bias < -50).any()) for block in fast.audio_encoder.layers[0].blocks]
     assert shifted == [False, True]  # the region mask rides only on the shifted block
@@ -87,3 +79,5 @@ def test_a_block_refuses_a_grid_it_was_not_built_for():
     tokens = torch.randn(1, 16 * 16, fast.norm_before.normalized_shape[0])
     with pytest.raises(ValueError, match=r"runs a \(32, 32\) grid .* called with \(16, 16\)"):
         fast(tokens, (16, 16))
+    with pytest.raises(ValueError, match=r"always_partition=True"):
+        fast(tokens, (32, 32), always_partition=True)

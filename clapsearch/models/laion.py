@@ -64,6 +64,16 @@ def has_bf16(device) -> bool:
     return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def to_torch_bf16(audio_model):
+    """Make a ClapAudioModel the torch-bf16 runtime, in place: bf16 Linear layers, WindowBlocks."""
+    from .runtime.bf16_linear import bf16_linears
+    from .runtime.window_blocks import window_blocks
+
+    bf16_linears(audio_model)
+    window_blocks(audio_model)  # after: their stacked query/key/value product is then bf16 too
+    return audio_model
+
+
 def require_bf16(device) -> None:
     """On a CPU without bf16 instructions (avx512_bf16, AMX) bf16 products are emulated: slower than float32."""
     from ..errors import RuntimeChoiceError
@@ -121,11 +131,7 @@ class LaionClapModel:
                      "frequency_min", "frequency_max", "padding")}}
         self.fingerprint = fingerprint_module(model, extra)  # of the float32 weights: runtimes share it
         if self.runtime == "torch-bf16":
-            from .runtime.bf16_linear import bf16_linears
-            from .runtime.window_blocks import window_blocks
-
-            bf16_linears(model.audio_model)
-            window_blocks(model.audio_model)  # after: their stacked query/key/value product stays bf16
+            to_torch_bf16(model.audio_model)
 
     @property
     def call_rows(self) -> int | None:

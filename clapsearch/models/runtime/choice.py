@@ -2,10 +2,10 @@
 
 The bundled default model has torch, onnx and onnx-int8; hf: (LAION-CLAP) models have torch, onnx
 (their audio path exported on first use, runtime/laion_onnx.py) and torch-bf16 (torch with the
-audio tower's Linear layers in bf16, on CPUs with bf16 instructions); every other model runs in
-torch only. Each runtime a model has holds the cosine bar against its torch fp32 (see MODEL_CARD.md
-and benchmarks/laion_runtime.py), so they share the model fingerprint: an index keeps working when
-the runtime changes, and records which runtimes wrote its vectors.
+audio tower's Linear layers in bf16 and leaner window blocks, on CPUs with bf16 instructions); every
+other model runs in torch only. Each runtime a model has holds the cosine bar against its torch fp32
+(see MODEL_CARD.md and benchmarks/laion_runtime.py), so they share the model fingerprint: an index
+keeps working when the runtime changes, and records which runtimes wrote its vectors.
 """
 
 from __future__ import annotations

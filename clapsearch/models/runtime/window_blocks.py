@@ -83,14 +83,16 @@ class WindowBlock(torch.nn.Module):
         self.register_buffer("back", torch.argsort(order), persistent=False)
         bias = _position_bias(attention).unsqueeze(0)
         if shift:  # -100 between tokens the roll brought together from different regions
-            bias = bias + layer.get_attn_mask(height, width, dtype=torch.float32, device=bias.device).unsqueeze(1)
+            mask = layer.get_attn_mask(height, width, dtype=torch.float32, device=bias.device)
+            bias = bias + mask.unsqueeze(1)
         self.register_buffer("bias", bias.contiguous(), persistent=False)  # (windows or 1, heads, L, L)
         self.input_dtype = torch.bfloat16 if isinstance(self.qkv, Bf16Linear) else torch.float32
 
     def forward(self, hidden_states, input_dimensions, output_attentions=False, always_partition=False):
-        if tuple(input_dimensions) != self.resolution or output_attentions:
-            raise ValueError(f"This inference block runs a {self.resolution} grid without attention maps; it "
-                             f"was called with {tuple(input_dimensions)}, output_attentions={output_attentions}.")
+        if tuple(input_dimensions) != self.resolution or output_attentions or always_partition:
+            raise ValueError(f"This inference block runs a {self.resolution} grid as transformers does by "
+                             f"default; it was called with {tuple(input_dimensions)}, output_attentions="
+                             f"{output_attentions}, always_partition={always_partition}.")
         batch, length, channels = hidden_states.shape
         tokens = self.norm_before(hidden_states).to(self.input_dtype)
         tokens = tokens.index_select(1, self.order)
