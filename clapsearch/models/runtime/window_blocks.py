@@ -87,6 +87,7 @@ class WindowBlock(torch.nn.Module):
             bias = bias + mask.unsqueeze(1)
         self.register_buffer("bias", bias.contiguous(), persistent=False)  # (windows or 1, heads, L, L)
         self.input_dtype = torch.bfloat16 if isinstance(self.qkv, Bf16Linear) else torch.float32
+        self.to(attention.query.weight.device)  # the stacked product and the index were made on the CPU
 
     def forward(self, hidden_states, input_dimensions, output_attentions=False, always_partition=False):
         if tuple(input_dimensions) != self.resolution or output_attentions or always_partition:
