@@ -87,7 +87,7 @@ def default_runtime(device) -> str:
     """torch on a GPU; on a CPU, torch-bf16 where bf16 runs natively, else ONNX Runtime fp32.
 
     Both CPU runtimes hold the cosine bar on real clips (runtime/choice.py); torch-bf16 indexed
-    1.28-1.34x faster end to end than onnx on the full-size HTSAT (benchmarks/README.md).
+    1.44x faster end to end than onnx on the full-size HTSAT (benchmarks/README.md).
     """
     if device.type != "cpu":
         return "torch"

@@ -26,10 +26,10 @@ ENV = "CLAPSEARCH_RUNTIME"
 # thread): fp32 ONNX matches torch (cosine 1.000000) and ran 1.1-1.5x faster. torch-bf16 (Linear
 # layers in bf16, runtime/bf16_linear.py; window blocks of runtime/window_blocks.py) holds median
 # cosine 0.999994 on 282 held-out real clips (0.99955 with their mean removed; plain bf16 autocast
-# gave 0.99867, under the bar), and indexed 1.44x faster than ONNX end to end. Trained LAION weights cannot be
-# fetched here; the same rounding on the trained text tower of the default model moved no
-# validation figure by more than 0.24 points (benchmarks/bf16_trained_tower.py). So on a CPU with
-# bf16 instructions torch-bf16 is their default, elsewhere onnx (laion.default_runtime);
+# gave 0.99867, under the bar), and indexed 1.44x faster than ONNX end to end. Trained LAION
+# weights cannot be fetched here; the same rounding on the trained text tower of the default model
+# moved no validation figure by more than 0.24 points (benchmarks/bf16_trained_tower.py). So on a
+# CPU with bf16 instructions torch-bf16 is their default, elsewhere onnx (laion.default_runtime);
 # --runtime onnx gives vectors equal to torch float32's. There is no int8 graph for them.
 HF_RUNTIMES = ("torch", "onnx", "torch-bf16")
 WHO_HAS = {"onnx": "only the default model and hf: models have one", "onnx-int8": "only the default model has one",
