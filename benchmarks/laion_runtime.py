@@ -110,10 +110,10 @@ def bf16_copy(clap):
     return copied
 
 
-def runners(clap, linear_bf16, onnx_file: Path, threads: int):
+def runners(clap, torch_bf16, onnx_file: Path, threads: int):
     """Runtime name -> callable((B, C, F, M) float32 tensor) -> (B, dim) numpy, each on `threads` threads.
 
-    `clap` is the float32 ClapModel, `linear_bf16` its bf16_copy (made once: copying the model per
+    `clap` is the float32 ClapModel, `torch_bf16` its bf16_copy (made once: copying the model per
     thread count would cost more than the runs).
     """
     import torch
@@ -135,7 +135,7 @@ def runners(clap, linear_bf16, onnx_file: Path, threads: int):
 
     session = open_session(onnx_file, threads)  # the whole call in one session.run, `threads` intra-op threads
     return {"torch": torch_run(clap), "onnx": lambda f: session.run([OUTPUT], {INPUT: f.numpy()})[0],
-            "torch-bf16": torch_run(linear_bf16), "autocast-bf16": torch_run(clap, autocast=True)}
+            "torch-bf16": torch_run(torch_bf16), "autocast-bf16": torch_run(clap, autocast=True)}
 
 
 def embed_all(run, features, rows: int = 4) -> np.ndarray:
@@ -188,19 +188,19 @@ def main(argv=None) -> None:
     print(json.dumps({"export_s": round(time.perf_counter() - start, 1), "onnx_mib": round(onnx_file.stat().st_size / 2**20),
                       "load_avg_1m": os.getloadavg()[0]}), flush=True)
     names = args.runtimes.split(",")
-    linear_bf16 = bf16_copy(model.model)
+    torch_bf16 = bf16_copy(model.model)
     if not args.skip_quality:
-        runs = runners(model.model, linear_bf16, onnx_file, threads=2)
+        runs = runners(model.model, torch_bf16, onnx_file, threads=2)
         print(json.dumps({"quality": quality({k: runs[k] for k in ["torch", *names] if k in runs}, features),
                           "load_avg_1m": os.getloadavg()[0]}), flush=True)
     if args.manifest:
         held_out = model.log_mel(torch.from_numpy(manifest_waves(args.manifest, args.per_source))).contiguous()
-        runs = runners(model.model, linear_bf16, onnx_file, threads=2)
+        runs = runners(model.model, torch_bf16, onnx_file, threads=2)
         print(json.dumps({"ranking": ranking({k: runs[k] for k in ["torch", *names] if k in runs}, held_out),
                           "load_avg_1m": os.getloadavg()[0]}), flush=True)
     for round_ in range(0 if args.skip_speed else args.rounds):
         for threads in map(int, args.threads.split(",")):
-            runs = runners(model.model, linear_bf16, onnx_file, threads)
+            runs = runners(model.model, torch_bf16, onnx_file, threads)
             for rows in map(int, args.rows.split(",")):
                 order = names if round_ % 2 == 0 else names[::-1]
                 for name in order:
